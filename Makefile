@@ -50,8 +50,10 @@ lint: configure
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
+# `make install DESTDIR=/stage` stages the tree; the prefix and folders
+# are those the build was configured with (CMAKE_FLAGS).
 install: build
-	@cmake --install $(BUILD) $(if $(DESTDIR),,)
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD)
 
 clean:
 	@rm -rf $(BUILD)

@@ -43,6 +43,15 @@ static bool stderr_is_journal(void)
 	return (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino;
 }
 
+/* sd_journal_send() drops lines silently when journald is not there. */
+static bool journal_is_reachable(void)
+{
+	struct stat st;
+
+	return stat("/run/systemd/journal/socket", &st) == 0 &&
+	       S_ISSOCK(st.st_mode);
+}
+
 void log_setup(const char *ident, enum log_target target, int max_level)
 {
 	if (log_target == LOG_TARGET_SYSLOG)
@@ -54,6 +63,8 @@ void log_setup(const char *ident, enum log_target target, int max_level)
 	if (target == LOG_TARGET_AUTO)
 		target = stderr_is_journal() ? LOG_TARGET_JOURNAL :
 					       LOG_TARGET_STDERR;
+	if (target == LOG_TARGET_JOURNAL && !journal_is_reachable())
+		target = LOG_TARGET_STDERR;
 	log_target = target;
 
 	if (target == LOG_TARGET_SYSLOG)

@@ -38,8 +38,9 @@ enum log_target {
  * logging), the target and the most verbose level written.
  * LOG_TARGET_AUTO picks the journal when JOURNAL_STREAM names the file
  * that is our stderr (which is what systemd sets up for a service whose
- * output goes to the journal), else stderr.  When the journal cannot be
- * reached a line goes to stderr instead.
+ * output goes to the journal), else stderr.  The journal target falls
+ * back to stderr when journald's socket is missing at set-up, and a line
+ * the journal refuses goes to stderr instead.
  */
 void log_setup(const char *ident, enum log_target target, int max_level);
 

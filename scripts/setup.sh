@@ -17,11 +17,11 @@ packages=(
 	build-essential cmake pkg-config clang clang-format clang-tidy
 	libclang-rt-14-dev
 	criu libprotobuf-c-dev
-	libjson-c-dev libcmocka-dev libxxhash-dev libzstd-dev zstd
+	libjson-c-dev libcmocka-dev libxxhash-dev libzstd-dev zstd libssl-dev
 	libsystemd-dev systemd
 	scdoc gnuplot-nox patchelf
 	e2fsprogs xfsprogs util-linux procps psmisc strace
-	python3 socat
+	python3 socat iproute2 bc mount cppcheck git
 )
 
 missing=()

@@ -29,9 +29,14 @@ struct store_config {
 	/* Persistent tier, NULL when there is none. */
 	const char *persist_dir;
 	uint64_t persist_budget; /* bytes; 0: no limit */
-	/* Keyed hash instead of plain xxHash when set (device key). */
+	/* Authenticated mode when set: files and manifest are hashed with
+	 * HMAC-SHA256 under this device key instead of plain XXH3-64. */
 	const void *auth_key;
 	size_t auth_key_size;
+	/* The running system's CRIU and HAL versions, compared with those
+	 * an image was made with; NULL: not compared. */
+	const char *criu_version;
+	const char *hal_version;
 };
 
 /*
@@ -54,11 +59,13 @@ enum store_tier {
 
 /*
  * Opens (and creates, mode 0700) both tiers and recovers from a crash:
- * folders left half-written are removed.
+ * folders left half-written are removed, and so is an image that was
+ * renamed into place but never made current.
  *
  * Returns 0 and the store in *ret, or a negative errno (-ENOTDIR,
- * -EACCES, -ENOSPC, ...) with a reason in *ret_reason (caller frees;
- * may be NULL).
+ * -EACCES when a tier is not owned by this uid, -EMEDIUMTYPE when the
+ * fast tier is no tmpfs and mount_tmpfs is off, ...) with a reason in
+ * *ret_reason (caller frees; may be NULL).
  */
 int store_open(const struct store_config *config, struct store **ret,
 	       char **ret_reason);
@@ -98,10 +105,23 @@ void store_writer_abort(struct store_writer *writer);
  * Copies the app's current fast-tier image to the persistent tier,
  * compressed, and verifies the copy.  Slow: run it off the app's path.
  *
- * Returns 0, -ENOENT when there is no current image, -ENOSPC, -EROFS,
+ * When the persistent tier already holds this image, only verifies it
+ * (once per boot) and rewrites it if it is broken.
+ *
+ * Returns 0, -ENOENT when there is no current image, -ESTALE when it is
+ * marked invalid, -EBADMSG when the tmpfs copy itself no longer matches
+ * its manifest, -EOPNOTSUPP without a persistent tier, -ENOSPC, -EROFS,
  * -EIO, or another negative errno, with a reason in *ret_reason.
  */
 int store_persist(struct store *store, const char *app_id, char **ret_reason);
+
+/*
+ * Whether store_persist() has work to do for the app: its current tmpfs
+ * image is valid and the persistent copy is missing, older, or not yet
+ * verified since boot.  Cheap (no hashing); thawd asks after each
+ * publish and each store_image_open().
+ */
+bool store_needs_persist(struct store *store, const char *app_id);
 
 /* An image verified and ready for CRIU to read. */
 struct store_image;
@@ -111,8 +131,10 @@ struct store_image;
  * against the system: the fast tier's copy first; when that is missing or
  * broken, the persistent copy, decompressed into the fast tier.  Broken
  * copies are discarded, and a missing persistent copy is noted so that
- * store_persist() writes it again.  What was done is reported in
- * *ret_repair (caller frees; NULL when nothing was repaired).
+ * store_persist() writes it again (see store_needs_persist()).  What was
+ * done is reported in *ret_repair, on success and on failure alike
+ * (caller frees; NULL when nothing was repaired).  The launch's last use
+ * is recorded for the tmpfs tier's eviction order.
  *
  * Returns 0 and the image in *ret; -ENOENT when the app has no image;
  * -ESTALE when it is marked invalid or depends on something that changed;
@@ -141,7 +163,7 @@ int store_invalidate(struct store *store, const char *app_id,
 		     const char *reason);
 
 /* Whether the app has a current image that is not marked invalid (cheap:
- * no hashing). */
+ * no hashing): the tmpfs copy when there is one, else the persistent. */
 bool store_has_image(struct store *store, const char *app_id);
 
 /*

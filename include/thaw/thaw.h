@@ -6,9 +6,22 @@
  * initialization is done, and to learn afterwards whether it is the
  * original process or a copy restored from that image.
  *
- * Every call here may block and talks to thawd over its control socket;
- * none may be called from a signal handler.  The library never writes to
- * the app's stdout or stderr and never aborts the process.
+ * Every call here may block and talks to thawd over its control socket
+ * ($THAW_SOCKET, set by thawd); none may be called from a signal handler.
+ * The library never writes to the app's stdout or stderr, never logs and
+ * never aborts the process; every fd it opens is O_CLOEXEC.
+ *
+ * Signals: libthaw uses SIGRTMIN + 4 (thawd's verdict after a dump) and
+ * SIGRTMIN + 5 (a new launch) and blocks both as it is loaded, in the
+ * loading thread, so that the threads the app creates afterwards inherit
+ * the mask; the app must not unblock them or use them for itself.
+ *
+ * PID 1: an app runs as PID 1 of its own PID namespace, where a signal
+ * whose action is the default one is ignored, SIGTERM included.  On the
+ * first libthaw call of a process that is PID 1 and leaves SIGTERM at
+ * SIG_DFL, libthaw installs a SIGTERM handler that calls _exit(143) (128 +
+ * SIGTERM, the status the default action would have meant).  An app with
+ * its own handler keeps it.
  */
 
 #include <stdbool.h>
@@ -31,10 +44,13 @@ enum thaw_checkpoint_result {
  * A hook runs around every checkpoint: @before just before the HAL
  * releases what CRIU cannot dump, @after once the HAL has taken it back,
  * both after the dump and after a restore.  @after is told which of the
- * two happened (an enum thaw_checkpoint_result, or a negative errno when
- * the checkpoint failed).  Either may be NULL.  A @before hook that
- * returns a negative errno stops the checkpoint; the @after hooks of the
- * hooks whose @before already ran are still called.
+ * two happened (an enum thaw_checkpoint_result, or the negative errno
+ * thaw_checkpoint() returns when the checkpoint failed).  Either may be
+ * NULL.  A @before hook that returns a negative errno stops the
+ * checkpoint: the @before hooks after it in the order do not run, its own
+ * @after is not called, and the @after hooks of the hooks whose @before
+ * already completed are called with -ECANCELED.  Hooks run on the thread
+ * that called thaw_checkpoint() and must not call it themselves.
  */
 typedef int (*thaw_before_fn)(void *userdata);
 typedef void (*thaw_after_fn)(int result, void *userdata);
@@ -53,11 +69,20 @@ int thaw_hook_add(thaw_before_fn before, thaw_after_fn after, void *userdata);
  * verdict, then runs HAL_CRIU_PostDumpNotify() or
  * HAL_CRIU_PostRestoreNotify() and the after hooks.
  *
+ * The connection to thawd is closed before the dump, so nothing of it is
+ * in the image; the verdict arrives as SIGRTMIN + 4, sent with sigqueue()
+ * after the dump (see docs/design.md).  The wait lasts
+ * $THAW_CHECKPOINT_TIMEOUT seconds (1 to 3600), 60 by default.  Calls from
+ * several threads are serialized.
+ *
  * Returns an enum thaw_checkpoint_result, or a negative errno: -ENOTCONN
  * when the process was not launched by thawd, -ECANCELED when a before
- * hook or the HAL refused, -EIO when the dump failed, -ETIMEDOUT when
- * thawd gave no verdict in time.  On failure the app keeps running with
- * everything the HAL released taken back; thaw_last_error() says why.
+ * hook or the HAL refused, -EIO when the dump failed or the HAL could not
+ * take back what it had released (after a restore this leaves a copy
+ * without its resources: the app should exit and be started cold),
+ * -ETIMEDOUT when thawd gave no verdict in time, thawd's errorCode when it
+ * refused the request.  On failure the app keeps running with everything
+ * the HAL released taken back; thaw_last_error() says why.
  */
 int thaw_checkpoint(void);
 
@@ -78,16 +103,20 @@ int thaw_ready(void);
  * or environment, which are those of the process that was dumped.
  *
  * On success stores a string the caller frees in *ret_json and returns 0;
- * returns -ENOTCONN, -ENOMEM or -EIO otherwise.
+ * returns -EINVAL when ret_json is NULL, -ENOTCONN when not launched by
+ * thawd, -ENOMEM, -EIO for an answer thawd should not have given, or
+ * thawd's errorCode when it refused.
  */
 int thaw_launch_params(char **ret_json);
 
 /*
- * A file descriptor (a signalfd, O_CLOEXEC) that becomes readable each
- * time thawd delivers a new launch to this running process, as when a
- * preloaded app becomes the launched one.  Read it with
- * thaw_launch_event_read() and then call thaw_launch_params().  It is
- * created on first use and survives checkpoints.
+ * A file descriptor (a signalfd for SIGRTMIN + 5, O_CLOEXEC and
+ * O_NONBLOCK) that becomes readable each time thawd delivers a new launch
+ * to this running process, as when a preloaded app becomes the launched
+ * one.  Poll it, consume it with thaw_launch_event_read() and then call
+ * thaw_launch_params().  It is created on first use, owned by libthaw
+ * (never close it), the same fd on every call, and survives checkpoints.
+ * Thread-safe.
  *
  * Returns the fd, or a negative errno.
  */
@@ -101,8 +130,12 @@ int thaw_launch_event_read(void);
 
 /*
  * A readable account of the last failure of a call on this thread: the
- * HAL's report of which resource failed and why, or thawd's reason for a
- * failed dump.  Never NULL; "" when nothing failed.
+ * HAL's report of which resource failed and why (when the HAL exports
+ * hal_last_report()), thawd's reason for a refused request or failed
+ * dump, or why thawd skipped a checkpoint.  Never NULL; "" when nothing
+ * failed.  Each call of thaw_checkpoint(), thaw_ready() and
+ * thaw_launch_params() clears it first.  The text belongs to the thread
+ * and stays valid until its next libthaw call.
  */
 const char *thaw_last_error(void);
 

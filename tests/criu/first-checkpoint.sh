@@ -21,6 +21,8 @@ fail() {
 
 pids=()
 cleanup() {
+	# The service may have written its pidfile after a failure stopped us.
+	[ -s "$work/svc/criu.pid" ] && pids+=("$(cat "$work/svc/criu.pid")")
 	for pid in "${pids[@]}"; do
 		kill -KILL "$pid" 2>/dev/null || true
 	done
@@ -33,6 +35,12 @@ mkdir -m 0700 "$work/svc" "$work/images"
 "$criu" service -d --address "$work/svc/criu.sock" \
 	--pidfile "$work/svc/criu.pid" -o "$work/svc/service.log" -v4 ||
 	fail "criu service did not start"
+# The daemonized service writes its pidfile and socket a moment later.
+for _ in $(seq 100); do
+	[ -s "$work/svc/criu.pid" ] && [ -S "$work/svc/criu.sock" ] && break
+	sleep 0.05
+done
+[ -s "$work/svc/criu.pid" ] || fail "criu service wrote no pidfile"
 pids+=("$(cat "$work/svc/criu.pid")")
 
 original=$("$subject" "$work/svc/criu.sock" "$work/images" \
