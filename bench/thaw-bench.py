@@ -204,6 +204,19 @@ def launch(d, app, kind, size, expect):
     return r
 
 
+def ensure_image(d, app, size):
+    """The app's current tmpfs image, made anew (a cold launch that dumps)
+    when thawd gave the last one up, as after a restore that ran past its
+    deadline."""
+    t, _, _ = image_state(d, app)
+    if t.get("state") != "valid":
+        notes.append("%s: image given up by thawd; dumped anew" % app)
+        launch(d, app, "cold-reimage", size, "cold")
+        wait_image(d, app, t.get("seq"))
+        close(d, app)
+    return current_dir(d.tmpfs, app)
+
+
 def current_dir(tmpfs, app):
     return os.path.realpath(os.path.join(tmpfs, app, "current"))
 
@@ -349,7 +362,7 @@ def measure_size(d, root, size, res):
             persist.append(r["clientMs"])
         close(d, app)
 
-    img = current_dir(d.tmpfs, app)
+    img = ensure_image(d, app, size)
     _, p, _ = image_state(d, app)
     res[size] = {"app": app, "image": img, "cold": cold, "warm": warm,
                  "persist": persist, "dump": dump_ms, "frozen": frozen,
@@ -485,38 +498,49 @@ def plain_restore(img, fake, work, lazy=False):
     return t1 - t0
 
 
-def measure_plain(root, res):
+def plain_reps(img, fake, work, lazy, size, what):
+    try:
+        return [plain_restore(img, fake, work, lazy) * 1000.0]
+    except (RuntimeError, OSError) as e:
+        notes.append("plain criu %s restore at %d MiB: %s" % (what, size, e))
+        return []
+
+
+def measure_paired(d, root, res):
+    """thaw's warm launch and a plain `criu restore` of the same image,
+    taken in turns (thawd stopped for the latter: the app's socket path is
+    in its image), so that both see the same load; likewise plain criu's
+    eager and lazy restores of the sampled-check image."""
     sock = os.path.join(root, "run", "thawd.sock")
     work = os.path.join(root, "criu-work")
     os.makedirs(work, exist_ok=True)
-    fake = FakeThawd(sock)
-    try:
-        for size in SIZES:
-            img = res[size]["image"]
-            times = []
-            for _ in range(REPS):
-                try:
-                    times.append(plain_restore(img, fake, work) * 1000.0)
-                except (RuntimeError, OSError) as e:
-                    notes.append("plain criu restore at %d MiB: %s" % (size, e))
-                    break
-            res[size]["plain"] = times
-            sm = res[size].get("sampled")
-            if not sm:
-                continue
-            for lazy in (False, True):
-                times = []
-                for _ in range(REPS):
-                    try:
-                        times.append(plain_restore(sm["image"], fake, work,
-                                                   lazy) * 1000.0)
-                    except (RuntimeError, OSError) as e:
-                        notes.append("plain criu %s restore at %d MiB: %s" %
-                                     ("lazy" if lazy else "eager", size, e))
-                        break
-                sm["plain_lazy" if lazy else "plain_eager"] = times
-    finally:
-        fake.close()
+    for size in SIZES:
+        r, sm = res[size], res[size].get("sampled") or {}
+        app = r["app"]
+        thaw, plain, eager, lazy = [], [], [], []
+        for _ in range(REPS):
+            r["image"] = ensure_image(d, app, size)
+            x = launch(d, app, "warm-tmpfs-paired", size, "restored")
+            if x:
+                thaw.append(x["clientMs"])
+            close(d, app)
+            r["image"] = ensure_image(d, app, size)
+            d.stop()
+            fake = FakeThawd(sock)
+            try:
+                plain += plain_reps(r["image"], fake, work, False, size,
+                                    "eager")
+                if sm:
+                    eager += plain_reps(sm["image"], fake, work, False, size,
+                                        "eager (sampled check)")
+                    lazy += plain_reps(sm["image"], fake, work, True, size,
+                                       "lazy (sampled check)")
+            finally:
+                fake.close()
+                d.start()
+        r["paired_thaw"], r["plain"] = thaw, plain
+        if sm:
+            sm["plain_eager"], sm["plain_lazy"] = eager, lazy
 
 
 def other_benches():
@@ -582,9 +606,12 @@ def report(res):
                   origin="thawd-log", **tags)
             bench("thawd_image_check", median(r["image_check"]), "ms",
                   origin="thawd-log", **tags)
-        if pl and w:
-            bench("thaw_overhead_vs_plain_criu", (w - pl) / pl * 100.0, "%",
-                  thaw_ms=round(w, 1), criu_ms=round(pl, 1), **tags)
+        wp = median(r.get("paired_thaw", []))
+        if wp is not None:
+            bench("warm_launch_to_ready_tmpfs_paired", wp, "ms", **tags)
+        if pl and wp:
+            bench("thaw_overhead_vs_plain_criu", (wp - pl) / pl * 100.0, "%",
+                  thaw_ms=round(wp, 1), criu_ms=round(pl, 1), **tags)
         mib = r["pages_bytes"] / 1048576.0
         lim, tput = r.get("limit"), None
         if w:
@@ -614,7 +641,7 @@ def report(res):
         bench("image_size_tmpfs", r["image_bytes"] / 1048576.0, "MiB", **tags)
         bench("image_size_persist", r["persist_bytes"] / 1048576.0, "MiB",
               **tags)
-        rows.append((size, c, w, p, pl, d, fz, tput, lim,
+        rows.append((size, c, w, p, (wp, pl), d, fz, tput, lim,
                      r["image_bytes"] / 1048576.0,
                      r["persist_bytes"] / 1048576.0, sw, se, sl))
 
@@ -622,16 +649,18 @@ def report(res):
         return "-" if v is None else fmt % v
 
     print()
-    print("%6s %9s %9s %8s %9s %8s %9s %8s %8s %9s %9s %8s %8s" % (
+    print("%6s %9s %9s %8s %9s %8s %9s %9s %7s %8s %9s %7s %7s %8s" % (
         "MiB", "cold ms", "warm ms", "speedup", "eMMC ms", "speedup",
-        "criu ms", "ovhd %", "dump ms", "frozen ms", "MiB/s", "limit",
-        "img MiB"))
-    for (size, c, w, p, pl, d, fz, tput, lim, ib, pb, sw, se, sl) in rows:
-        print("%6d %9s %9s %8s %9s %8s %9s %8s %8s %9s %9s %8s %8s" % (
+        "thaw* ms", "criu* ms", "ovhd %", "dump ms", "frozen ms", "MiB/s",
+        "limit", "img MiB"))
+    for (size, c, w, p, pair, d, fz, tput, lim, ib, pb, sw, se, sl) in rows:
+        wp, pl = pair
+        print("%6d %9s %9s %8s %9s %8s %9s %9s %7s %8s %9s %7s %7s %8s" % (
             size, f(c), f(w), f(c / w if c and w else None, "%.1fx"), f(p),
-            f(c / p if c and p else None, "%.1fx"), f(pl),
-            f((w - pl) / pl * 100 if w and pl else None), f(d), f(fz),
+            f(c / p if c and p else None, "%.1fx"), f(wp), f(pl),
+            f((wp - pl) / pl * 100 if wp and pl else None), f(d), f(fz),
             f(tput, "%.0f"), f(lim, "%.0f"), f(ib)))
+    print("(* thaw's warm launch and plain criu restore taken in turns)")
     print()
     print("sampled check (1 page in 64): %6s %12s %12s %12s %9s" % (
         "MiB", "thawd ms", "criu ms", "lazy ms", "speedup"))
@@ -763,9 +792,9 @@ def main():
             res[s]["limit"] = median([b / 1048576.0 / (u / 1e6)
                                       for b, u in lims if u])
             measure_sampled(d, s, res)
+        say("thaw vs plain criu restore of the same images, in turns")
+        measure_paired(d, root, res)
         d.stop()
-        say("plain criu restore of the same images")
-        measure_plain(root, res)
         other_benches()
         report(res)
         plot(res)

@@ -43,8 +43,8 @@ static int send_line(int fd, const char *line)
 
 	if (!buf)
 		return -ENOMEM;
-	memcpy(buf, line, len);
-	buf[len++] = '\n';
+	snprintf(buf, len + 2, "%s\n", line);
+	len++;
 
 	while (off < len) {
 		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);

@@ -71,5 +71,8 @@ static inline bool streq(const char *a, const char *b)
 /* The negative errno of the last failed libc call, never 0. */
 static inline int negative_errno(void)
 {
-	return errno > 0 ? -errno : -EIO;
+	/* Read once: so the analyzer, too, sees that it is negative. */
+	int e = errno;
+
+	return e > 0 ? -e : -EIO;
 }

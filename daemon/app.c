@@ -65,6 +65,8 @@ void app_set_state(struct app *a, enum app_state s)
 		state_names[a->state], state_names[s]);
 	a->state = s;
 	a->since_usec = now_usec(CLOCK_REALTIME);
+	if (s == APP_STOPPED)
+		a->launch_signal_owed = false; /* nobody left to tell */
 	server_notify_app(a->d, a);
 }
 

@@ -270,8 +270,8 @@ static void dump_run(struct op *op)
 	struct store_deps deps = {
 		.exe_path = op->exe,
 		.pid = op->pid,
-		.criu_version = NULL,
-		.hal_version = NULL,
+		.criu_version = op->app->d->criu_version,
+		.hal_version = op->app->d->hal_version,
 	};
 	uint64_t t0;
 	int r, dirfd;
@@ -444,7 +444,9 @@ static void restore_run(struct op *op)
 	r = store_image_open(op->store, op->id, &img, &reason, &op->repair);
 	if (r < 0) {
 		op->no_image = r == -ENOENT;
-		op->image_at_fault = r != -ENOENT;
+		/* No room in the tmpfs, or an I/O error, is not the
+		 * image's fault: it stays for the next launch. */
+		op->image_at_fault = r == -EBADMSG || r == -ESTALE;
 		op_fail(op, r, "image refused: %s",
 			reason ? reason : strerror(-r));
 		return;
@@ -460,6 +462,7 @@ static void *op_thread(void *userdata)
 {
 	struct op *op = userdata;
 	sigset_t mask;
+	int r;
 
 	__atomic_store_n(&op->tid, (int)gettid(), __ATOMIC_RELEASE);
 	fork_devfd_allow = op->devfd_allow;
@@ -471,12 +474,24 @@ static void *op_thread(void *userdata)
 
 	if (op->kind == OP_DUMP) {
 		dump_run(op);
-		op_report(op, 1);
-		if (op->r >= 0 && op->persist)
+		/* Without a copy to write both steps are told at once, so no
+		 * request finds the op still under way after its verdict. */
+		if (op->r >= 0 && op->persist) {
+			op_report(op, 1);
 			op->persist_r = store_persist(op->store, op->id,
 						      &op->persist_reason);
+		}
 	} else {
 		restore_run(op);
+		/* A repair left the persistent copy missing or stale: write
+		 * it again once the restored app has been handed over. */
+		if (op->r >= 0 && op->persist &&
+		    store_needs_persist(op->store, op->id)) {
+			op_report(op, 1);
+			r = store_persist(op->store, op->id,
+					  &op->persist_reason);
+			op->persist_r = r < 0 ? r : 1;
+		}
 	}
 
 	op_report(op, 2);
@@ -608,8 +623,6 @@ static void ops_dispatch(struct thawd *d)
 		while (op->seen_phase < phase) {
 			int seen = ++op->seen_phase;
 
-			if (op->kind == OP_RESTORE && seen == 1)
-				continue;
 			launch_op_done(op); /* frees op after phase 2 */
 			if (seen == 2)
 				break;

@@ -240,21 +240,60 @@ static void answer_running(struct app *a, struct conn *c)
 	json_object_put(o);
 }
 
-static void promote_preloaded(struct app *a, struct conn *c,
-			      const struct request *req)
+/*
+ * Announces a new launch to the running app.  While a dump of it is asked
+ * for or under way the signal waits for the dump's end: sent before, it
+ * would be pending in the image and reach every restored copy.
+ */
+static void signal_launch(struct app *a)
 {
 	union sigval v = { .sival_int = 0 };
 
+	/* The signal would kill an app without libthaw (a snapshot's). */
+	if (!a->m->checkpointable)
+		return;
+	if (a->ckpt_conn ||
+	    (a->op && a->op->kind == OP_DUMP && a->op->seen_phase < 1)) {
+		a->launch_signal_owed = true;
+		return;
+	}
+	a->launch_signal_owed = false;
+	if (sigqueue(a->pid, THAW_LAUNCH_SIGNAL, v) < 0)
+		log_app(LOG_WARNING, a->m->id, a->pid,
+			"cannot signal the launch: %s", strerror(errno));
+}
+
+/* Sends the launch signal a dump held back, once the dump is over. */
+static void signal_launch_owed(struct app *a)
+{
+	if (a->launch_signal_owed &&
+	    (a->state == APP_LAUNCHED || a->state == APP_PRELOADED))
+		signal_launch(a);
+	else
+		a->launch_signal_owed = false;
+}
+
+static void promote_preloaded(struct app *a, struct conn *c,
+			      const struct request *req)
+{
 	free(a->params);
 	a->params = strdup(req->params);
 	a->launch_conn = c;
 	a->launch_usec = now_usec(CLOCK_MONOTONIC);
 	a->launch_preload = false;
-	/* The signal would kill an app without libthaw (a snapshot's). */
-	if (a->m->checkpointable && sigqueue(a->pid, THAW_LAUNCH_SIGNAL, v) < 0)
-		log_app(LOG_WARNING, a->m->id, a->pid,
-			"cannot signal the launch: %s", strerror(errno));
+	signal_launch(a);
 	launch_answer(a, true);
+}
+
+/* A launch of the launched app: its new params, announced as a preload's. */
+static void relaunch_running(struct app *a, struct conn *c,
+			     const struct request *req)
+{
+	free(a->params);
+	a->params = strdup(req->params);
+	log_app(LOG_INFO, a->m->id, a->pid, "launched again while running");
+	signal_launch(a);
+	answer_running(a, c);
 }
 
 void launch_request(struct app *a, struct conn *c, const struct request *req)
@@ -262,7 +301,7 @@ void launch_request(struct app *a, struct conn *c, const struct request *req)
 	const char *why;
 
 	if (a->state == APP_LAUNCHED && !req->preload) {
-		answer_running(a, c);
+		relaunch_running(a, c, req);
 		return;
 	}
 	if (a->state == APP_PRELOADED && !req->preload) {
@@ -401,14 +440,35 @@ static void dump_verdict(struct app *a, struct op *op)
 	wake(a, a->ckpt_pid, op->r);
 }
 
+static void log_persist_result(struct app *a, struct op *op)
+{
+	if (op->persist_r < 0)
+		log_app(LOG_WARNING, a->m->id, a->pid,
+			"image not copied to the persistent tier: %s",
+			op->persist_reason ? op->persist_reason :
+					     strerror(-op->persist_r));
+	else
+		log_app(LOG_INFO, a->m->id, a->pid,
+			"image copied to the persistent tier");
+}
+
 void launch_op_done(struct op *op)
 {
 	struct app *a = op->app;
 
 	if (op->kind == OP_RESTORE) {
+		/* Phase 1 is the restore; phase 2 ends the op, after the
+		 * persistent copy was written again when a repair asked. */
+		if (op->seen_phase == 1) {
+			restore_done(a, op);
+			return;
+		}
 		a->op = NULL;
-		restore_done(a, op);
+		if (op->persist_r != 0)
+			log_persist_result(a, op);
 		op_free(op);
+		if (a->launch_pending)
+			launch_go(a);
 		return;
 	}
 
@@ -417,18 +477,13 @@ void launch_op_done(struct op *op)
 			snapshot_verdict(op);
 		else
 			dump_verdict(a, op);
+		signal_launch_owed(a);
 		return;
 	}
 
 	a->op = NULL;
-	if (op->r >= 0 && op->persist && op->persist_r < 0)
-		log_app(LOG_WARNING, a->m->id, a->pid,
-			"image not copied to the persistent tier: %s",
-			op->persist_reason ? op->persist_reason :
-					     strerror(-op->persist_r));
-	else if (op->r >= 0 && op->persist)
-		log_app(LOG_INFO, a->m->id, a->pid,
-			"image copied to the persistent tier");
+	if (op->r >= 0 && op->persist)
+		log_persist_result(a, op);
 	prepare_dump_done(op);
 	op_free(op);
 	if (a->launch_pending)
@@ -455,6 +510,7 @@ static int on_ckpt_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	log_app(LOG_WARNING, a->m->id, a->pid,
 		"asked for a checkpoint but kept its connection open, no dump");
 	a->ckpt_conn = NULL;
+	signal_launch_owed(a);
 	return 0;
 }
 
@@ -535,6 +591,7 @@ void launch_checkpoint_eof(struct app *a)
 		log_app(LOG_WARNING, a->m->id, a->pid,
 			"cannot start a dump: %s", strerror(-r));
 		wake(a, a->ckpt_pid, r);
+		signal_launch_owed(a);
 		return;
 	}
 	a->op = op;

@@ -4,7 +4,9 @@
  * restores them from their image, dumps an app when it asks, and serves
  * the control socket.  Only thawd runs CRIU.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -291,6 +294,59 @@ static int load_apps(struct thawd *d)
 	return 0;
 }
 
+/* CRIU's version ("4.2.1"), as the binary itself prints it. */
+static char *criu_version_of(const char *binary)
+{
+	char line[128], version[64];
+	char *text = NULL;
+	int fds[2];
+	pid_t pid;
+	FILE *f;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return NULL;
+
+	pid = fork();
+	if (pid == 0) {
+		if (dup2(fds[1], STDOUT_FILENO) >= 0)
+			execl(binary, binary, "--version", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+
+	f = fdopen(fds[0], "re");
+	if (!f) {
+		close(fds[0]);
+	} else {
+		while (!text && fgets(line, sizeof(line), f))
+			if (sscanf(line, "Version: %63s", version) == 1)
+				text = strdup(version);
+		fclose(f);
+	}
+
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return text;
+}
+
+/* The version of the HAL that apps load, when thawd can find it. */
+static char *hal_version_of_system(void)
+{
+	const char *(*version)(void);
+	char *text = NULL;
+	void *lib;
+
+	lib = dlopen("libhal-criu.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return NULL;
+
+	version = (const char *(*)(void))dlsym(lib, "hal_version");
+	if (version)
+		text = strdup(version());
+	dlclose(lib);
+	return text;
+}
+
 static int open_store(struct thawd *d)
 {
 	struct store_config sc = {
@@ -306,6 +362,11 @@ static int open_store(struct thawd *d)
 		log_info("checkpointing is off: every launch starts cold");
 		return 0;
 	}
+
+	d->criu_version = criu_version_of(d->cfg.criu);
+	d->hal_version = hal_version_of_system();
+	sc.criu_version = d->criu_version;
+	sc.hal_version = d->hal_version;
 
 	r = store_open(&sc, &d->store, &reason);
 	if (r < 0) {
@@ -453,6 +514,8 @@ static void thawd_done(struct thawd *d)
 	free(d->apps);
 	free(d->base_env);
 	store_free(d->store);
+	free(d->criu_version);
+	free(d->hal_version);
 	sd_event_source_disable_unref(d->op_src);
 	close_fd(d->op_efd);
 	sd_event_unref(d->event);

@@ -109,6 +109,7 @@ struct app {
 	bool launch_preload;
 	bool launch_pending; /* waits for an operation to end */
 	bool launch_cold;
+	bool launch_signal_owed; /* THAW_LAUNCH_SIGNAL, after a dump */
 	sd_event_source *ready_timer;
 
 	/* The app's own checkpoint request, waiting for its EOF. */
@@ -146,6 +147,10 @@ struct thawd {
 	char **base_env;
 	uint64_t op_seq;
 	struct prepare *prepare; /* the prepare under way, or NULL */
+	/* What images depend on, as this system runs them; NULL when
+	 * unknown, and then not compared. */
+	char *criu_version;
+	char *hal_version;
 };
 
 /* server.c */

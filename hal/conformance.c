@@ -216,10 +216,15 @@ static size_t parse_log(const struct conf_shared *sh, struct result **ret)
 		if (!nl || !tab || tab - p < 2)
 			break;
 		if (n == cap) {
+			struct result *grown;
+
 			cap = cap ? cap * 2 : 64;
-			v = realloc(v, cap * sizeof(*v));
-			if (!v)
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				free(v);
 				return 0;
+			}
+			v = grown;
 		}
 		r = &v[n++];
 		r->tag = p[0];

@@ -102,12 +102,15 @@ int mix_open_kind(struct mix *m, const struct hal_ops *ops,
 	m->fds = malloc(n * sizeof(*m->fds));
 	m->shmids = malloc(n * sizeof(*m->shmids));
 	m->addrs = calloc(n, sizeof(*m->addrs));
+	/* -1 before any failure: mix_close() reads them. */
+	if (m->fds)
+		memset(m->fds, 0xff, n * sizeof(*m->fds));
+	if (m->shmids)
+		memset(m->shmids, 0xff, n * sizeof(*m->shmids));
 	if (!m->ids || !m->fds || !m->shmids || !m->addrs) {
 		mix_close(m, ops);
 		return -ENOMEM;
 	}
-	memset(m->fds, 0xff, n * sizeof(*m->fds));
-	memset(m->shmids, 0xff, n * sizeof(*m->shmids));
 
 	for (size_t i = 0; i < n; i++) {
 		int r = open_one(m, ops, p, i);

@@ -52,11 +52,43 @@ uint64_t next_seq(struct store *store, const char *app)
 	return (a > b ? a : b) + 1;
 }
 
+static void writer_free(struct store_writer *w)
+{
+	close_fd(w->dir_fd);
+	close_fd(w->app_fd);
+	free(w->app);
+	free(w->path);
+	free(w);
+}
+
+/* Makes the writer's folder .new-<seq>, outside every reader's view. */
+static int writer_mkdir(struct store_writer *w)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), ".new-%llu", (unsigned long long)w->seq);
+	w->path = strdup_printf("%s/%s/%s", w->store->dir[STORE_TIER_TMPFS],
+				w->app, name);
+	if (!w->path)
+		return -ENOMEM;
+
+	if (mkdirat(w->app_fd, name, 0700) < 0)
+		return negative_errno();
+	w->dir_fd = openat(w->app_fd, name,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (w->dir_fd < 0) {
+		int r = negative_errno();
+
+		rm_rf_at(w->app_fd, name);
+		return r;
+	}
+	return 0;
+}
+
 int store_writer_begin(struct store *store, const char *app_id,
 		       struct store_writer **ret)
 {
 	struct store_writer *w;
-	char name[64];
 	int r;
 
 	if (!store || !app_id_is_valid(app_id) || !ret)
@@ -67,46 +99,24 @@ int store_writer_begin(struct store *store, const char *app_id,
 		return -ENOMEM;
 	w->store = store;
 	w->dir_fd = -1;
-	w->app_fd = open_app_dir(store, STORE_TIER_TMPFS, app_id, true);
-	if (w->app_fd < 0) {
-		r = w->app_fd;
-		goto fail;
-	}
-
-	/* Calls for one app are serialized: any folder being written is a
-	 * leftover of a writer never finished. */
-	remove_new_at(w->app_fd);
-	w->seq = next_seq(store, app_id);
-	snprintf(name, sizeof(name), ".new-%llu", (unsigned long long)w->seq);
 	w->app = strdup(app_id);
-	w->path = strdup_printf("%s/%s/%s", store->dir[STORE_TIER_TMPFS],
-				app_id, name);
-	if (!w->app || !w->path) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	w->app_fd = open_app_dir(store, STORE_TIER_TMPFS, app_id, true);
+	r = !w->app ? -ENOMEM : w->app_fd < 0 ? w->app_fd : 0;
 
-	if (mkdirat(w->app_fd, name, 0700) < 0) {
-		r = negative_errno();
-		goto fail;
+	if (r == 0) {
+		/* Calls for one app are serialized: a folder being written
+		 * is a leftover of a writer never finished. */
+		remove_new_at(w->app_fd);
+		w->seq = next_seq(store, app_id);
+		r = writer_mkdir(w);
 	}
-	w->dir_fd = openat(w->app_fd, name,
-			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (w->dir_fd < 0) {
-		r = negative_errno();
-		rm_rf_at(w->app_fd, name);
-		goto fail;
+	if (r < 0) {
+		writer_free(w);
+		return r;
 	}
 
 	*ret = w;
 	return 0;
-
-fail:
-	close_fd(w->app_fd);
-	free(w->app);
-	free(w->path);
-	free(w);
-	return r;
 }
 
 int store_writer_dirfd(const struct store_writer *writer)
@@ -117,15 +127,6 @@ int store_writer_dirfd(const struct store_writer *writer)
 const char *store_writer_path(const struct store_writer *writer)
 {
 	return writer->path;
-}
-
-static void writer_free(struct store_writer *w)
-{
-	close_fd(w->dir_fd);
-	close_fd(w->app_fd);
-	free(w->app);
-	free(w->path);
-	free(w);
 }
 
 void store_writer_abort(struct store_writer *writer)

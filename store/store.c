@@ -347,10 +347,11 @@ static int open_from_persist(struct store *store, const char *app,
 		set_reason(&s->reason, "%s", why);
 		return r;
 	}
-	if (r < 0) {
+	if (r == -EBADMSG)
 		add_repair(&s->repair, "persistent copy discarded: ", why);
-		set_reason(&s->reason, "%s", why);
-		return r == -EBADMSG ? r : tmpfs_r == -EBADMSG ? tmpfs_r : r;
+	if (r < 0) {
+		set_reason(&s->reason, "%s", why ? why : strerror(-r));
+		return r;
 	}
 
 	add_repair(&s->repair, "",
@@ -387,7 +388,7 @@ static int open_image(struct store *store, const char *app,
 		add_repair(&s->repair,
 			   "persistent copy discarded, to be written again: ",
 			   why);
-	else if (pc == 1 && strstr(why, "missing"))
+	else if (pc == 1 && why && strstr(why, "missing"))
 		add_repair(&s->repair, "",
 			   "persistent copy missing, to be written again");
 	return 0;

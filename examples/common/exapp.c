@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,18 +56,6 @@ int exapp_arg_u64(int argc, char **argv, const char *name, const char *env,
 
 	*ret = v;
 	return 0;
-}
-
-void exapp_log(const char *app, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", app);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
 }
 
 int exstate_configure(struct exstate *state, int argc, char **argv,

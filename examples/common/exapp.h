@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The value of --name, else of the environment variable env, else NULL. */
 const char *exapp_arg(int argc, char **argv, const char *name, const char *env);
@@ -23,9 +24,11 @@ const char *exapp_arg(int argc, char **argv, const char *name, const char *env);
 int exapp_arg_u64(int argc, char **argv, const char *name, const char *env,
 		  uint64_t def, uint64_t *ret);
 
-/* Prints "app: message" on stdout and flushes it. */
-void exapp_log(const char *app, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Prints "app: message" on stdout as one line and flushes it; fmt must be
+ * a string literal. */
+#define exapp_log(app, fmt, ...)                              \
+	((void)printf("%s: " fmt "\n", (app), ##__VA_ARGS__), \
+	 (void)fflush(stdout))
 
 #define EXSTATE_SAMPLE_STRIDE 64
 

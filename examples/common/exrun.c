@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +81,10 @@ static void serve(const char *app, int *watch, size_t nwatch)
 			pfd[n++] = (struct pollfd){ .fd = watch[i],
 						    .events = POLLIN };
 		}
-	if (efd >= 0)
+	if (efd >= 0) {
+		idx[n] = SIZE_MAX;
 		pfd[n++] = (struct pollfd){ .fd = efd, .events = POLLIN };
+	}
 
 	if (poll(pfd, n, -1) < 0)
 		return;
@@ -89,7 +92,7 @@ static void serve(const char *app, int *watch, size_t nwatch)
 	for (size_t i = 0; i < n; i++) {
 		if (!pfd[i].revents)
 			continue;
-		if (pfd[i].fd == efd) {
+		if (idx[i] == SIZE_MAX) {
 			if (thaw_launch_event_read() > 0)
 				log_params(app, "launched again");
 		} else if (expeer_drain(pfd[i].fd) < 0) {
@@ -108,7 +111,8 @@ int exapp_checkpoint_and_run(const char *app, const struct exstate *state,
 
 	if (nwatch > MAX_WATCH)
 		nwatch = MAX_WATCH;
-	memcpy(w, watch, nwatch * sizeof(*w));
+	if (nwatch)
+		memcpy(w, watch, nwatch * sizeof(*w));
 
 	r = thaw_ready();
 	if (r < 0 && r != -ENOTCONN)

@@ -182,7 +182,9 @@ const char *hal_version(void);
 enum hal_verdict {
 	HAL_VERDICT_DUMPS,   /* CRIU dumps it as it is */
 	HAL_VERDICT_HAL,     /* registered: the HAL releases it */
-	HAL_VERDICT_BLOCKS,  /* the dump fails while it is held */
+	HAL_VERDICT_BLOCKS,  /* the dump fails while it is held, or (a TCP
+			      * connection to a peer outside) its restore
+			      * could not carry it on */
 	HAL_VERDICT_UNKNOWN, /* a kind the census does not know CRIU dumps */
 	HAL_VERDICT_PLUGIN,  /* a device fd the CRIU plugin reopens by path */
 	HAL_VERDICT_IGNORED, /* a device fd policy says to leave as it is */

@@ -11,8 +11,9 @@ marker=$TH_ROOT/killed
 wrapper=$TH_ROOT/killing-criu
 cat >"$wrapper" <<WRAP
 #!/bin/bash
-# Only the first CRIU run is killed; later ones run normally.
-if [[ -e "$marker" ]]; then exec "$TH_CRIU" "\$@"; fi
+# Only the first CRIU run is killed (thawd's version query aside);
+# later ones run normally.
+if [[ -e "$marker" || \$1 == --version ]]; then exec "$TH_CRIU" "\$@"; fi
 touch "$marker"
 if [[ \$(cat "$TH_ROOT/mode") == stop ]]; then
 	# The app is thawd's child (thawd is this script's parent).

@@ -9,7 +9,6 @@ ex_init
 ex_start
 ex_launch home
 ex_wait_image home
-seq=$EX_SEQ
 ex_close home
 
 rm -rf "${TH_TMPFS_DIR:?}/home"

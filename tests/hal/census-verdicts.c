@@ -3,8 +3,11 @@
  * Checks each verdict of the census against a real CRIU dump: a child
  * holds one resource, the census judges it from outside (as thawd does),
  * and CRIU must then dump the child when the verdict is "dumps" and fail
- * when it is "blocks".  "unknown" asserts nothing: its dump's outcome is
- * printed.
+ * when it is "blocks" (but for the blockers of thaw's choosing, which CRIU
+ * would dump).  "unknown" asserts nothing: its dump's outcome is printed.
+ * Cases "with a child" put the resource in a grandchild of the test,
+ * its peer in the child, and judge the grandchild as one process of the
+ * child's tree, as thawd judges each process of an app.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -46,6 +50,8 @@ struct verdict_case {
 	enum hal_verdict want;
 	const char *pattern; /* a device policy in force for this case */
 	enum hal_device_policy policy;
+	bool grandchild; /* judge the child's child, in the child's tree */
+	bool chosen;	 /* blocks by thaw's choice: CRIU dumps it */
 };
 
 static int at_test_fd(int fd)
@@ -171,9 +177,11 @@ static int s_socketpair(void)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return -errno;
-	if (dup2(sv[1], TEST_FD + 1) < 0)
+	/* Out of the way of the two numbers they go to. */
+	sv[0] = fcntl(sv[0], F_DUPFD, 100);
+	sv[1] = fcntl(sv[1], F_DUPFD, 100);
+	if (sv[1] < 0 || dup2(sv[1], TEST_FD + 1) < 0)
 		return -errno;
-	close(sv[1]);
 	return at_test_fd(sv[0]);
 }
 
@@ -259,6 +267,90 @@ static int s_tcp_conn(void)
 	return at_test_fd(fd);
 }
 
+/* A TCP connection to itself: both ends in the process. */
+static int s_tcp_self(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int l = socket(AF_INET, SOCK_STREAM, 0), c, a;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(l, 4) < 0 || getsockname(l, (struct sockaddr *)&sa, &len))
+		return -errno;
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	a = accept(l, NULL, NULL);
+	close(l);
+	/* Out of the way of the two numbers they go to. */
+	c = fcntl(c, F_DUPFD, 100);
+	a = fcntl(a, F_DUPFD, 100);
+	if (a < 0 || dup2(a, TEST_FD + 1) < 0)
+		return -errno;
+	return at_test_fd(c);
+}
+
+/*
+ * Forks the grandchild, which holds @fd at TEST_FD and waits; the child
+ * keeps @peer.  Returns once the grandchild is set up.
+ */
+static int grandchild_hold(int fd, int peer)
+{
+	int p[2];
+	char c;
+
+	if (fd < 0 || peer < 0 || pipe(p) < 0)
+		return -errno;
+	switch (fork()) {
+	case -1:
+		return -errno;
+	case 0:
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (at_test_fd(fd) < 0)
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		close_range(3, TEST_FD - 1, 0);
+		close_range(TEST_FD + 1, ~0U, 0);
+		for (;;)
+			pause();
+	}
+	close(fd);
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		return -EIO;
+	close(p[0]);
+	return at_test_fd(peer);
+}
+
+static int s_pair_child(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return -errno;
+	return grandchild_hold(sv[1], sv[0]);
+}
+
+static int s_tcp_child(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int l = socket(AF_INET, SOCK_STREAM, 0), c, a;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(l, 4) < 0 || getsockname(l, (struct sockaddr *)&sa, &len))
+		return -errno;
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	a = accept(l, NULL, NULL);
+	close(l);
+	return grandchild_hold(c, a);
+}
+
 static int s_udp_unbound(void)
 {
 	return at_test_fd(socket(AF_INET, SOCK_DGRAM, 0));
@@ -311,48 +403,73 @@ static int s_shared_file(void)
 }
 
 static const struct verdict_case cases[] = {
-	{ "/dev/null", s_null, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "/dev/urandom", s_urandom, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "/dev/cpu_dma_latency", s_dma, NULL, HAL_VERDICT_BLOCKS, NULL, 0 },
-	{ "/dev/hwrng", s_hwrng, NULL, HAL_VERDICT_BLOCKS, NULL, 0 },
-	{ "/dev/loop-control", s_loopctl, NULL, HAL_VERDICT_BLOCKS, NULL, 0 },
-	{ "/dev/fuse", s_fuse, NULL, HAL_VERDICT_BLOCKS, NULL, 0 },
-	{ "loop block device", s_loop, NULL, HAL_VERDICT_BLOCKS, NULL, 0 },
-	{ "rw regular file", s_file_rw, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "deleted small file", s_deleted, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "directory", s_dir, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
+	{ "/dev/null", s_null, NULL, HAL_VERDICT_DUMPS, NULL, 0, false, false },
+	{ "/dev/urandom", s_urandom, NULL, HAL_VERDICT_DUMPS, NULL, 0, false,
+	  false },
+	{ "/dev/cpu_dma_latency", s_dma, NULL, HAL_VERDICT_BLOCKS, NULL, 0,
+	  false, false },
+	{ "/dev/hwrng", s_hwrng, NULL, HAL_VERDICT_BLOCKS, NULL, 0, false,
+	  false },
+	{ "/dev/loop-control", s_loopctl, NULL, HAL_VERDICT_BLOCKS, NULL, 0,
+	  false, false },
+	{ "/dev/fuse", s_fuse, NULL, HAL_VERDICT_BLOCKS, NULL, 0, false,
+	  false },
+	{ "loop block device", s_loop, NULL, HAL_VERDICT_BLOCKS, NULL, 0, false,
+	  false },
+	{ "rw regular file", s_file_rw, NULL, HAL_VERDICT_DUMPS, NULL, 0, false,
+	  false },
+	{ "deleted small file", s_deleted, NULL, HAL_VERDICT_DUMPS, NULL, 0,
+	  false, false },
+	{ "directory", s_dir, NULL, HAL_VERDICT_DUMPS, NULL, 0, false, false },
 	{ "pipe, both ends inside", s_pipe_inside, NULL, HAL_VERDICT_DUMPS,
-	  NULL, 0 },
+	  NULL, 0, false, false },
 	{ "pipe, other end outside", s_pipe_outside, NULL, HAL_VERDICT_DUMPS,
-	  NULL, 0 },
+	  NULL, 0, false, false },
 	{ "unix stream to outside", s_unix_stream_out, NULL, HAL_VERDICT_BLOCKS,
-	  NULL, 0 },
+	  NULL, 0, false, false },
 	{ "unix dgram to outside", s_unix_dgram_out, NULL, HAL_VERDICT_BLOCKS,
-	  NULL, 0 },
+	  NULL, 0, false, false },
 	{ "unix socketpair inside", s_socketpair, NULL, HAL_VERDICT_DUMPS, NULL,
-	  0 },
-	{ "unix listening", s_unix_listen, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "eventfd", s_eventfd, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "epoll", s_epoll, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "signalfd", s_signalfd, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "timerfd", s_timerfd, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "inotify", s_inotify, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "memfd", s_memfd, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "HAL reservation", s_reserved, NULL, HAL_VERDICT_HAL, NULL, 0 },
+	  0, false, false },
+	{ "unix listening", s_unix_listen, NULL, HAL_VERDICT_DUMPS, NULL, 0,
+	  false, false },
+	{ "eventfd", s_eventfd, NULL, HAL_VERDICT_DUMPS, NULL, 0, false,
+	  false },
+	{ "epoll", s_epoll, NULL, HAL_VERDICT_DUMPS, NULL, 0, false, false },
+	{ "signalfd", s_signalfd, NULL, HAL_VERDICT_DUMPS, NULL, 0, false,
+	  false },
+	{ "timerfd", s_timerfd, NULL, HAL_VERDICT_DUMPS, NULL, 0, false,
+	  false },
+	{ "inotify", s_inotify, NULL, HAL_VERDICT_DUMPS, NULL, 0, false,
+	  false },
+	{ "memfd", s_memfd, NULL, HAL_VERDICT_DUMPS, NULL, 0, false, false },
+	{ "HAL reservation", s_reserved, NULL, HAL_VERDICT_HAL, NULL, 0, false,
+	  false },
 	{ "/dev/hwrng, policy plugin", s_hwrng, NULL, HAL_VERDICT_PLUGIN,
-	  "/dev/hw*", HAL_DEVICE_PLUGIN },
+	  "/dev/hw*", HAL_DEVICE_PLUGIN, false, false },
 	{ "/dev/fuse, policy ignore", s_fuse, NULL, HAL_VERDICT_IGNORED,
-	  "/dev/f*", HAL_DEVICE_IGNORE },
-	{ "netlink", s_netlink, NULL, HAL_VERDICT_UNKNOWN, NULL, 0 },
-	{ "tcp listening", s_tcp_listen, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "tcp connection", s_tcp_conn, NULL, HAL_VERDICT_BLOCKS, NULL, 0 },
-	{ "udp, bound", s_udp, NULL, HAL_VERDICT_DUMPS, NULL, 0 },
-	{ "udp, unbound", s_udp_unbound, NULL, HAL_VERDICT_UNKNOWN, NULL, 0 },
-	{ "System V shm", s_sysv, "sysv-shm", HAL_VERDICT_BLOCKS, NULL, 0 },
+	  "/dev/f*", HAL_DEVICE_IGNORE, false, false },
+	{ "netlink", s_netlink, NULL, HAL_VERDICT_UNKNOWN, NULL, 0, false,
+	  false },
+	{ "tcp listening", s_tcp_listen, NULL, HAL_VERDICT_DUMPS, NULL, 0,
+	  false, false },
+	{ "tcp connection to outside", s_tcp_conn, NULL, HAL_VERDICT_BLOCKS,
+	  NULL, 0, false, true },
+	{ "tcp connection to itself", s_tcp_self, NULL, HAL_VERDICT_DUMPS, NULL,
+	  0, false, false },
+	{ "unix socketpair with a child", s_pair_child, NULL, HAL_VERDICT_DUMPS,
+	  NULL, 0, true, false },
+	{ "tcp connection with a child", s_tcp_child, NULL, HAL_VERDICT_DUMPS,
+	  NULL, 0, true, false },
+	{ "udp, bound", s_udp, NULL, HAL_VERDICT_DUMPS, NULL, 0, false, false },
+	{ "udp, unbound", s_udp_unbound, NULL, HAL_VERDICT_UNKNOWN, NULL, 0,
+	  false, false },
+	{ "System V shm", s_sysv, "sysv-shm", HAL_VERDICT_BLOCKS, NULL, 0,
+	  false, false },
 	{ "shared anonymous", s_shared_anon, "shared-anon", HAL_VERDICT_DUMPS,
-	  NULL, 0 },
+	  NULL, 0, false, false },
 	{ "shared file mapping", s_shared_file, "shared-file",
-	  HAL_VERDICT_DUMPS, NULL, 0 },
+	  HAL_VERDICT_DUMPS, NULL, 0, false, false },
 };
 
 static void child_run(const struct verdict_case *c)
@@ -402,6 +519,23 @@ static pid_t child_start(const struct verdict_case *c)
 	return pid;
 }
 
+/* The first child of @pid, or -1. */
+static pid_t first_child(pid_t pid)
+{
+	char path[64];
+	int child = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &child) != 1)
+		child = -1;
+	fclose(f);
+	return child;
+}
+
 /* Judges and dumps one case; returns whether the two agree. */
 static bool case_run(const struct verdict_case *c, int n)
 {
@@ -425,7 +559,10 @@ static bool case_run(const struct verdict_case *c, int n)
 	hal_device_policy_clear();
 	if (c->pattern)
 		hal_device_policy_add(c->pattern, c->policy);
-	r = hal_census_take(pid, &h);
+	if (c->grandchild)
+		r = hal_census_take_tree(first_child(pid), pid, &h);
+	else
+		r = hal_census_take(pid, &h);
 	e = r == 0 ? find_entry(h, c) : NULL;
 	snprintf(dir, sizeof(dir), "%s/dump-%d", tmp, n);
 	mkdir(dir, 0700);
@@ -443,7 +580,7 @@ static bool case_run(const struct verdict_case *c, int n)
 		     e->verdict == HAL_VERDICT_HAL) &&
 		    !dumped)
 			ok = false;
-		if (e->verdict == HAL_VERDICT_BLOCKS && dumped)
+		if (e->verdict == HAL_VERDICT_BLOCKS && dumped && !c->chosen)
 			ok = false;
 		printf("%s %-26s census: %-7s (%s; %s) dump: %s\n",
 		       ok ? "ok  " : "FAIL", c->name,

@@ -130,4 +130,20 @@ echo "$out"
 wait_line "$work/r4" "^event " ||
 	fail "the launch did not reach the preloaded app"
 echo "ok: a launch reached the preloaded app through its event fd"
+
+# A launch of the app already launched reaches it the same way, with the
+# new parameters; the app keeps its pid.
+pid=$(ctl --json running | python3 -c \
+	'import json, sys; print(json.load(sys.stdin)["running"][0]["pid"])')
+out=$(ctl --json launch selfdump --params "{\"report\":\"$work/r5\"}") ||
+	fail "the launch of the running app failed"
+echo "$out"
+python3 - "$pid" "$out" <<'PY' || fail "the launch of the running app says: $out"
+import json, sys
+d = json.loads(sys.argv[2])
+assert d["start"] == "already-running" and d["pid"] == int(sys.argv[1]), d
+PY
+wait_line "$work/r5" "^event params=.*r5" ||
+	fail "the launch did not reach the running app"
+echo "ok: a launch reached the running app through its event fd"
 echo "PASS: libthaw-selfdump"

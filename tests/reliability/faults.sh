@@ -89,8 +89,11 @@ killer_done() {
 	rel_stat "fault_$kind"
 }
 
+# Deadlines far above what CRIU needs: the faults here are kills, not
+# a loaded machine's slowness.
 start() {
-	th_start_thawd --criu "$REL_CRIU" "$@"
+	th_start_thawd --criu "$REL_CRIU" --dump-timeout 20 \
+		--restore-timeout 20 "$@"
 }
 
 restart_thawd() {
@@ -189,8 +192,13 @@ fault_thawd() {
 	((n == 1)) || th_fail "app has $n instances after thawd's restart"
 	image_works app
 	if [[ $when == persist ]]; then
+		# The copy the kill cut short is written again (the store says
+		# so at the next restore); after a reboot the image restores.
+		th_wait_until 20 eval "sed -n '/thawd started again/,\$p' \"\$TH_LOG\" |
+			grep -q 'image copied to the persistent tier'" ||
+			th_fail "the persistent copy was never written again"
 		reboot --persist-dir "$TH_PERSIST_DIR"
-		launch_any app
+		rel_launch app restored
 		rel_close app
 	fi
 }
@@ -198,7 +206,12 @@ fault_thawd() {
 fault_persist() {
 	local how=$1
 	rel_manifest app 16 8
-	th_persist_loop 16
+	# Room for the copy, but when the fault is that there is none.
+	if [[ $how == full ]]; then
+		th_persist_loop 16
+	else
+		th_persist_loop 64
+	fi
 	start --persist-dir "$TH_PERSIST_DIR"
 	case $how in
 	full)

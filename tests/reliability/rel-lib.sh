@@ -12,7 +12,11 @@
 #                                 whose manifest has $REL_SLOW_POLICY (the
 #                                 device pattern, which thawd passes to
 #                                 CRIU's environment) sleep that long first
-#   rel_call METHOD [PAYLOAD]     th_call, counted as a request served
+#   rel_call METHOD [PAYLOAD]     th_call (with the system's python),
+#                                 counted as a request served
+#   rel_field FIELD               a flat field of the answer on stdin
+#   rel_strays, rel_instances     th_strays in one grep; "ID COUNT" of the
+#                                 live processes of each app
 #   rel_launch ID EXPECT          launch; EXPECT is restored, cold, or
 #                                 fallback (cold-after-failed-restore);
 #                                 fails the test on another start, then
@@ -25,16 +29,16 @@
 #                                 stray of the test
 #   rel_no_frozen [all]           fails if a process of thawd's tree (and
 #                                 with "all" a stray) is stopped (t/T)
-#   rel_no_orphans                fails if an app process lives that
-#                                 thawd does not know (no parent thawd)
+#   rel_no_orphans                fails if an app process lives outside
+#                                 thawd's tree
 #   rel_no_leftovers              no .new-* folder, no CRIU work folder,
 #                                 no process left in an app's namespace,
-#                                 no SysV segment created by an app
+#                                 no SysV segment created by an app, no
+#                                 mount or loop device but the test's
 #   rel_stat KEY [N]              adds N (1) to a figure of the run
 . "$THAW_TEST_LIB/harness.sh"
 
 REL_APP=$TH_BUILD/tests/reliability/rel-app
-REL_REQUESTS=0
 REL_SLOW_POLICY='"policy": {"devices": ["/dev/thaw-rel-slow"]}'
 declare -A REL_STATS=()
 declare -A REL_NS=()
@@ -49,8 +53,9 @@ rel_stat() {
 rel_stats_flush() {
 	local k
 	[[ -n $REL_STATS_FILE ]] || return 0
-	REL_STATS[requests]=$((${REL_STATS[requests]:-0} + REL_REQUESTS))
-	REL_REQUESTS=0
+	[[ -s $REL_CTL/requests ]] &&
+		rel_stat requests "$(wc -l <"$REL_CTL/requests")"
+	rm -f "$REL_CTL/requests"
 	for k in "${!REL_STATS[@]}"; do
 		echo "$TH_NAME $k ${REL_STATS[$k]}"
 	done >>"$REL_STATS_FILE"
@@ -92,7 +97,8 @@ EOF
 # is one: a version manager's shim costs a fifth of a second per request.
 REL_PY=$(command -v /usr/bin/python3 || command -v python3)
 rel_call() {
-	REL_REQUESTS=$((REL_REQUESTS + 1))
+	# Counted in a file: most calls run in a command substitution.
+	[[ -n ${REL_CTL:-} ]] && echo >>"$REL_CTL/requests"
 	"$REL_PY" "$TH_CLIENT" "$TH_SOCKET" "$@"
 }
 
