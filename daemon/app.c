@@ -330,6 +330,8 @@ child_exec(const struct app *a, int out_w[2], char **envp)
 	int null, fd;
 
 	setsid();
+	if (chdir(a->workdir) < 0)
+		_exit(127);
 	null = open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out_w[0], 1) < 0 ||
 	    dup2(out_w[1], 2) < 0)
@@ -390,6 +392,36 @@ static void env_free(char **env)
 	free(env);
 }
 
+/*
+ * Makes the app's working directory exist: its own, so that no two apps
+ * share the folder in which CRIU leaves its work files while it dumps
+ * one, and again before a restore, which needs it where it was.
+ */
+int app_workdir_prepare(struct app *a)
+{
+	_cleanup_free_ char *apps = NULL;
+
+	if (!a->workdir) {
+		if (a->m->workdir)
+			a->workdir = strdup(a->m->workdir);
+		else if (asprintf(&a->workdir, "%s/apps/%s", a->d->cfg.run_dir,
+				  a->m->id) < 0)
+			a->workdir = NULL;
+		if (!a->workdir)
+			return -ENOMEM;
+	}
+	if (a->m->workdir)
+		return 0;
+
+	if (asprintf(&apps, "%s/apps", a->d->cfg.run_dir) < 0)
+		return -ENOMEM;
+	if (mkdir(apps, 0700) < 0 && errno != EEXIST)
+		return negative_errno();
+	if (mkdir(a->workdir, 0700) < 0 && errno != EEXIST)
+		return negative_errno();
+	return 0;
+}
+
 int app_spawn_cold(struct app *a)
 {
 	struct clone_args args = {
@@ -400,6 +432,10 @@ int app_spawn_cold(struct app *a)
 	struct stat st;
 	char **envp;
 	pid_t pid;
+
+	r = app_workdir_prepare(a);
+	if (r < 0)
+		return r;
 
 	envp = build_env(a);
 	if (!envp)

@@ -193,7 +193,9 @@ static void start_restore(struct app *a)
 		return;
 	}
 
-	r = app_make_pipes(a->restore_r, op->pipe_w);
+	r = app_workdir_prepare(a);
+	if (r >= 0)
+		r = app_make_pipes(a->restore_r, op->pipe_w);
 	if (r >= 0)
 		r = op_start(a->d, op, t);
 	if (r < 0) {

@@ -509,6 +509,7 @@ static void thawd_done(struct thawd *d)
 		app_manifest_free(a->m);
 		free(a->params);
 		free(a->reason);
+		free(a->workdir);
 		free(a->dump_reason);
 	}
 	free(d->apps);

@@ -60,6 +60,7 @@ struct manifest *app_manifest_free(struct manifest *m)
 	free(m->file);
 	free(m->id);
 	free(m->exec);
+	free(m->workdir);
 	strv_free(m->argv);
 	strv_free(m->env);
 	strv_free(m->devices);
@@ -252,18 +253,34 @@ static int parse_id_exec(struct json_object *obj, struct manifest *m,
 		return bad(ret_error, m->file, "exec",
 			   "must be an absolute path");
 	m->exec = strdup(s);
+	if (!m->id || !m->exec)
+		return -ENOMEM;
 
-	return m->id && m->exec ? 0 : -ENOMEM;
+	if (!json_object_object_get_ex(obj, "workingDirectory", &v))
+		return 0;
+	s = plain_string(v);
+	if (!s || s[0] != '/')
+		return bad(ret_error, m->file, "workingDirectory",
+			   "must be an absolute path");
+	m->workdir = strdup(s);
+	return m->workdir ? 0 : -ENOMEM;
 }
 
 static int check_known(struct json_object *obj, struct manifest *m,
 		       char **ret_error)
 {
 	static const char *const known[] = {
-		"id",	       "exec",		 "args",
-		"env",	       "checkpointable", "checkpoint",
-		"policy",      "timeouts",	 "waitReady",
+		"id",
+		"exec",
+		"args",
+		"env",
+		"checkpointable",
+		"checkpoint",
+		"policy",
+		"timeouts",
+		"waitReady",
 		"description",
+		"workingDirectory",
 	};
 
 	json_object_object_foreach(obj, key, val) {

@@ -11,9 +11,10 @@
 struct manifest {
 	char *file; /* where it was read from */
 	char *id;
-	char *exec;  /* absolute path */
-	char **argv; /* argv[0] is exec; NULL-terminated */
-	char **env;  /* "NAME=VALUE"; NULL-terminated */
+	char *exec;    /* absolute path */
+	char **argv;   /* argv[0] is exec; NULL-terminated */
+	char **env;    /* "NAME=VALUE"; NULL-terminated */
+	char *workdir; /* absolute; NULL: a folder of thawd's for the app */
 	bool checkpointable;
 	bool checkpoint; /* per-app switch, default true */
 	bool wait_ready; /* launches wait for its ready call; default:

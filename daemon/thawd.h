@@ -101,7 +101,8 @@ struct app {
 	uint64_t restored_usec; /* CLOCK_MONOTONIC of the last restore */
 	unsigned quick_deaths;
 	char *params;
-	char *reason; /* why this launch did not restore */
+	char *reason;  /* why this launch did not restore */
+	char *workdir; /* its working directory, made before each start */
 
 	/* The launch (or preload) waiting for the app to be ready. */
 	struct conn *launch_conn;
@@ -172,6 +173,7 @@ struct app *app_find(struct thawd *d, const char *id);
 const char *app_state_to_string(enum app_state s);
 const char *app_start_to_string(enum app_start s);
 int app_spawn_cold(struct app *a);
+int app_workdir_prepare(struct app *a);
 int app_adopt(struct app *a, pid_t pid, int pidfd, int out_fds[2]);
 int app_make_pipes(int ret_read[2], int ret_write[2]);
 void app_set_state(struct app *a, enum app_state s);

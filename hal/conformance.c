@@ -179,6 +179,14 @@ static pid_t child_start(struct conf_ctx *c, const char *lib, int *ret_out)
 		return -1;
 
 	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(out[0]);
+		close(out[1]);
+		errno = e;
+		return -1;
+	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
@@ -375,7 +383,7 @@ static size_t run(struct conf_ctx *c, struct peer *peer, const char *lib,
 	printf("hal-criu-conformance: %s (CRIU %s)\n\n", lib,
 	       swrk_criu_binary());
 	pid = child_start(c, lib, &out_fd);
-	rc = pid < 0 ? -errno : peer_run(peer);
+	rc = pid < 0 ? negative_errno() : peer_run(peer);
 	if (rc < 0) {
 		log_errno(LOG_ERR, rc, "cannot start the checks");
 		return (size_t)-1;

@@ -21,17 +21,25 @@ if command -v cppcheck >/dev/null; then
 fi
 
 # Only what this build compiles: the fuzz targets live in a clang tree.
-# One file per clang-tidy run: clang-tidy 14 keeps state from one file
-# to the next (va_start, free unrecognised in later files) and reports
-# errors that are not there.
+# clang-tidy 14 carries state from one translation unit to the next in
+# one process (va_start no longer seen, errors that are not there): so
+# one file per run, and a database with one entry per file (a file built
+# into two targets is otherwise analysed twice in a row).
 if command -v clang-tidy >/dev/null; then
+	tidy_db=$(mktemp -d)
+	trap 'rm -rf "$tidy_db"' EXIT
 	mapfile -t sources < <(python3 -c '
 import json, os, sys
+seen = {}
 for e in json.load(open(sys.argv[1])):
-    print(os.path.relpath(os.path.join(e["directory"], e["file"])))
-' "$build_dir/compile_commands.json" | sort -u)
+    path = os.path.normpath(os.path.join(e["directory"], e["file"]))
+    seen.setdefault(path, e)
+json.dump(list(seen.values()), open(sys.argv[2], "w"))
+for path in sorted(seen):
+    print(os.path.relpath(path))
+' "$build_dir/compile_commands.json" "$tidy_db/compile_commands.json")
 	printf '%s\n' "${sources[@]}" |
-		xargs -P "$(nproc)" -n 1 clang-tidy --quiet -p "$build_dir" \
+		xargs -P "$(nproc)" -n 1 clang-tidy --quiet -p "$tidy_db" \
 		2>/dev/null || status=1
 fi
 

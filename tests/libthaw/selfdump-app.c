@@ -7,21 +7,27 @@
  * reads with thaw_launch_params() (a restored copy's argv is the frozen
  * one, its parameters are the new launch's).  With "--hold PATH" (read
  * only) or "--hold-rw PATH" it also holds those devices, from fd 40 on,
- * and a restored copy checks that they are back:
+ * and a restored copy checks that they are back.  It always keeps a TCP
+ * connection to itself over 127.0.0.1 (both ends inside its tree, which
+ * thawd dumps with --tcp-established), and a restored copy checks that it
+ * still carries data:
  *
  *   dumped trail=<hooks>            the original, after the dump
- *   restored mem=ok trail=<hooks> devices=ok
+ *   restored mem=ok trail=<hooks> devices=ok tcp=ok
  *                                   the copy, after the restore
  *   event <params>                  a new launch reached the running app
  *   error <what>: <why>             anything else
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <json-c/json.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +45,43 @@ static struct {
 	int mode;
 } held[HOLD_MAX];
 static int n_held;
+static int tcp_end[2] = { -1, -1 };
+
+/* A TCP connection to itself; the listening socket is closed again. */
+static int tcp_self(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int one = 1, l;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 ||
+	    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&sa, &len) < 0)
+		return -1;
+	tcp_end[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (tcp_end[0] < 0 ||
+	    connect(tcp_end[0], (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	tcp_end[1] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	close(l);
+	return tcp_end[1] < 0 ? -1 : 0;
+}
+
+/* Whether the connection carries a few bytes each way. */
+static bool tcp_ok(void)
+{
+	char buf[4];
+
+	for (int i = 0; i < 2; i++)
+		if (write(tcp_end[i], "ping", 4) != 4 ||
+		    read(tcp_end[1 - i], buf, 4) != 4 || memcmp(buf, "ping", 4))
+			return false;
+	return true;
+}
 
 static int hold(char **argv, int argc)
 {
@@ -124,9 +167,9 @@ static void after_checkpoint(int r)
 		snprintf(line, sizeof(line), "dumped trail=%s", trail);
 	} else if (r == THAW_CHECKPOINT_RESTORED) {
 		snprintf(line, sizeof(line),
-			 "restored mem=%s trail=%sdevices=%s",
+			 "restored mem=%s trail=%sdevices=%s tcp=%s",
 			 mem_ok() ? "ok" : "BAD", trail,
-			 devices_ok() ? "ok" : "BAD");
+			 devices_ok() ? "ok" : "BAD", tcp_ok() ? "ok" : "BAD");
 		if (thaw_ready() < 0)
 			snprintf(line, sizeof(line), "error ready: %s",
 				 thaw_last_error());
@@ -141,7 +184,7 @@ int main(int argc, char **argv)
 {
 	int efd, r;
 
-	if (hold(argv, argc) < 0)
+	if (hold(argv, argc) < 0 || tcp_self() < 0)
 		return 1;
 
 	mem = malloc(MEM_SIZE);

@@ -5,7 +5,8 @@
 # a cold launch whose app checkpoints itself (the hooks run, the dump is
 # made with the app's socket to thawd already closed, the original learns
 # it was dumped); a second launch restores the image (the copy learns it
-# was restored, its memory is intact, it reads the new launch's
+# was restored, its memory and its TCP connection to itself are intact
+# (a self-dump with --tcp-established), it reads the new launch's
 # parameters and says ready); a launch that reaches the running app
 # arrives on its launch event fd; closing it ends PID 1 of its namespace
 # with SIGTERM.  Also thawctl's exit codes and its --json answers.
@@ -106,9 +107,9 @@ echo "$out"
 [[ $out =~ ^selfdump:\ restored,\ pid\ [0-9]+,\ ready\ in\ [0-9.]+\ ms$ ]] ||
 	fail "the warm launch says: $out"
 wait_line "$work/r2" "^restored " || fail "the copy did not report"
-grep -q "^restored mem=ok trail=b a(2) .*\"report\"" "$work/r2" ||
+grep -q "^restored mem=ok trail=b a(2) devices=ok tcp=ok .*\"report\"" "$work/r2" ||
 	fail "the restored copy is wrong: $(cat "$work/r2")"
-echo "ok: warm launch restored the app, memory intact, new parameters read"
+echo "ok: warm launch restored the app, memory and its TCP connection intact, new parameters read"
 
 # --json gives the raw answer.
 ctl --json running >"$work/running.json" || fail "running --json failed"

@@ -39,7 +39,8 @@ th_note "$out"
 [[ $(lc_pid tree) == "$pid1" ]] || th_fail "the snapshot did not leave tree running"
 a=$(lc_query "$port") || th_fail "tree stopped serving after its snapshot"
 [[ $a == "served=2 tcp=ok unix=ok" ]] || th_fail "after the snapshot: $a"
-ls "$TH_TMPFS_DIR/tree/current/" | grep -q '^tcp-stream-' ||
+streams=("$TH_TMPFS_DIR"/tree/current/tcp-stream-*.img)
+[[ -e ${streams[0]} ]] ||
 	th_fail "no TCP stream in the image: $(ls "$TH_TMPFS_DIR/tree/current")"
 
 thawctl_t close tree >/dev/null || th_fail "close failed"
