@@ -388,12 +388,15 @@ static void restore_fail(struct op *op, int r, int work_fd)
 {
 	_cleanup_free_ char *line = NULL;
 
-	op->image_at_fault = true;
+	/* The store verified the image before CRIU read it: a restore
+	 * that only ran late says more about the machine's load than about
+	 * the image, which stays for the next launch. */
 	if (__atomic_load_n(&op->timed_out, __ATOMIC_ACQUIRE)) {
 		op_fail(op, -ETIMEDOUT, "CRIU restore ran past its deadline");
 		return;
 	}
 
+	op->image_at_fault = true;
 	line = criu_log_error(work_fd, "restore.log");
 	op_fail(op, r < 0 ? r : -EIO, "CRIU restore failed (%d): %s", r,
 		line ? line : "no error in CRIU's log");

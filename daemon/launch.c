@@ -568,6 +568,24 @@ static char *exe_of(pid_t pid, const char *fallback)
 	return strdup(buf);
 }
 
+/* Refuses the self-dump of an app connected over TCP to an outside peer. */
+static int refuse_outside_tcp(struct app *a)
+{
+	_cleanup_free_ char *first = NULL;
+	int n = snapshot_outside_tcp(a, &first);
+
+	if (n <= 0)
+		return 0;
+	free(a->dump_reason);
+	if (asprintf(&a->dump_reason,
+		     "%d tcp connection%s to a peer outside the tree (%s)", n,
+		     n == 1 ? "" : "s", first ? first : "?") < 0)
+		a->dump_reason = NULL;
+	log_app(LOG_WARNING, a->m->id, a->pid, "no dump: %s",
+		a->dump_reason ? a->dump_reason : "tcp connection outside");
+	return -EBUSY;
+}
+
 void launch_checkpoint_eof(struct app *a)
 {
 	unsigned t = timeout_of(a->m->dump_timeout, a->d->cfg.dump_timeout);
@@ -578,7 +596,14 @@ void launch_checkpoint_eof(struct app *a)
 	a->ckpt_timer = sd_event_source_disable_unref(a->ckpt_timer);
 	if (a->state == APP_STOPPED || a->state == APP_CLOSING)
 		return;
+	r = refuse_outside_tcp(a);
+	if (r < 0) {
+		wake(a, a->ckpt_pid, r);
+		signal_launch_owed(a);
+		return;
+	}
 
+	r = -ENOMEM;
 	op = op_new(a->d, a, OP_DUMP);
 	if (op) {
 		op->pid = a->pid;

@@ -316,6 +316,7 @@ static int parse_fields(struct json_object *obj, struct manifest *m,
 		r = -ENOMEM;
 	if (r < 0)
 		return r;
+	/* NOLINTNEXTLINE(clang-analyzer-core.N*): bad() is < 0, not inlined */
 	if (!(m->argv[0] = strdup(m->exec)))
 		return -ENOMEM;
 
@@ -443,6 +444,7 @@ static void load_one(const char *dir, const char *name, struct manifest **array,
 		log_err("%s, app refused", error ? error : strerror(-r));
 		return;
 	}
+	/* NOLINTNEXTLINE(clang-analyzer-core.N*): bad() is < 0, not inlined */
 	if (id_taken(array, *n, m->id)) {
 		log_err("manifest %s: field 'id': '%s' is already defined, app refused",
 			path, m->id);
@@ -465,6 +467,7 @@ int app_manifest_load_dir(const char *dir, struct manifest ***ret,
 	if (count < 0)
 		return negative_errno();
 
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	array = calloc((size_t)count + 1, sizeof(*array));
 	for (int i = 0; i < count; i++) {
 		if (array)

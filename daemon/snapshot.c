@@ -155,6 +155,35 @@ static int census_tree(struct app *a, struct json_object **ret_list,
 	return r;
 }
 
+int snapshot_outside_tcp(struct app *a, char **ret_first)
+{
+	pid_t pids[SNAPSHOT_MAX_PIDS];
+	size_t n = tree_pids(a->pid, pids);
+	char *first = NULL;
+	int found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct hal_census *c = NULL;
+
+		if (hal_census_take_tree(pids[i], a->pid, &c) < 0)
+			continue; /* gone meanwhile, or no census: CRIU judges */
+		for (size_t j = 0; j < c->n_entries; j++) {
+			const struct hal_census_entry *e = &c->entries[j];
+
+			if (e->verdict != HAL_VERDICT_BLOCKS ||
+			    strncmp(e->type, "tcp", 3) != 0)
+				continue;
+			if (!found++ &&
+			    asprintf(&first, "pid %d: fd %d %s %s", pids[i],
+				     e->fd, e->type, e->name) < 0)
+				first = NULL;
+		}
+		hal_census_free(c);
+	}
+	*ret_first = first;
+	return found;
+}
+
 static void refuse_blockers(struct conn *c, struct app *a, int n,
 			    struct json_object *list, const char *text)
 {

@@ -203,6 +203,13 @@ bool app_may_restore(struct app *a, const char **ret_why);
 void snapshot_request(struct app *a, struct conn *c);
 void snapshot_verdict(struct op *op);
 void snapshot_forget_conn(struct thawd *d, struct conn *c);
+/*
+ * How many TCP connections the tree of @a holds to peers outside it (a
+ * self-dump refuses those, as a snapshot does: CRIU would dump them, but
+ * a restored copy could not carry them on); the first one, described,
+ * in *ret_first (NULL when none), which the caller frees.
+ */
+int snapshot_outside_tcp(struct app *a, char **ret_first);
 
 /* prepare.c: snapshot making, each checkpointable app dumping itself */
 void prepare_request(struct thawd *d, struct conn *c);

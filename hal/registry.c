@@ -89,6 +89,7 @@ static int table_add(struct resource *r)
 {
 	if (n_table == cap_table) {
 		size_t cap = cap_table ? cap_table * 2 : 64;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
 		struct resource **t = realloc(table, cap * sizeof(*t));
 
 		if (!t)
@@ -275,6 +276,7 @@ EXPORT int hal_unregister(int id)
 			res_forget(table[i]);
 		res_free(table[i]);
 		memmove(table + i, table + i + 1,
+			/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
 			(n_table - i - 1) * sizeof(*table));
 		n_table--;
 	}

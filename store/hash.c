@@ -294,9 +294,12 @@ static size_t n_workers(size_t n_chunks)
 {
 	cpu_set_t set;
 	size_t n = 1;
+	int cpus;
 
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		n = (size_t)CPU_COUNT(&set);
+	/* Counted once: the static analyzer then sees that n >= 1. */
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
+	    (cpus = CPU_COUNT(&set)) > 0)
+		n = (size_t)cpus;
 	if (n > MAX_THREADS)
 		n = MAX_THREADS;
 	return n < n_chunks ? n : n_chunks;

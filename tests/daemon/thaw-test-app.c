@@ -7,21 +7,25 @@
  *
  *   thaw-test-app [--mib N] [--seed S] [--fail-hook] [--open PATH]
  *                 [--exit-after-restore] [--no-checkpoint]
- *                 [--verify-after-ready]
+ *                 [--verify-after-ready] [--connect PORT]
  *
  * --exit-after-restore: a restored copy exits 200 ms after its ready.
  * --verify-after-ready: a restored copy checks its memory after its ready
  * call, so that launch times do not include the check.
+ * --connect: keeps a TCP connection to 127.0.0.1:PORT, a peer outside.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <thaw/thaw.h>
 #include <unistd.h>
 
@@ -33,6 +37,7 @@ struct args {
 	bool no_checkpoint;
 	bool verify_late;
 	const char *open_path;
+	int connect_port;
 };
 
 static uint64_t pattern(uint64_t seed, size_t i)
@@ -76,6 +81,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "exit-after-restore", no_argument, NULL, 'x' },
 		{ "no-checkpoint", no_argument, NULL, 'n' },
 		{ "verify-after-ready", no_argument, NULL, 'v' },
+		{ "connect", required_argument, NULL, 'c' },
 		{ 0 },
 	};
 	int c;
@@ -104,11 +110,29 @@ static int parse(int argc, char **argv, struct args *a)
 		case 'v':
 			a->verify_late = true;
 			break;
+		case 'c':
+			a->connect_port = atoi(optarg);
+			break;
 		default:
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+static int connect_to(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	printf("app: connected to 127.0.0.1:%d as fd %d\n", port, fd);
+	return fd;
 }
 
 static void after_restore(const uint64_t *mem, size_t words,
@@ -169,6 +193,8 @@ int main(int argc, char **argv)
 		printf("app: opened %s as fd %d%s%s\n", a.open_path, fd,
 		       fd < 0 ? ": " : "", fd < 0 ? strerror(errno) : "");
 	}
+	if (a.connect_port && connect_to(a.connect_port) < 0)
+		return 1;
 	if (a.fail_hook)
 		thaw_hook_add(failing_hook, NULL, NULL);
 

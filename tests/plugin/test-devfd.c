@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+/* NOLINTNEXTLINE(bugprone-suspicious-include): tests its static functions */
 #include "../../plugin/thaw-devfd.c"
 
 static char dir[64];
