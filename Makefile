@@ -3,6 +3,8 @@
 # A thin front for people and CI.  The build itself is CMake's and needs
 # nothing from here; `setup` is what a fresh Debian 12 machine lacks.
 
+MAKEFLAGS += --no-print-directory
+
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)

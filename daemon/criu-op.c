@@ -97,7 +97,15 @@ static char *criu_log_error(int dirfd, const char *name)
 	return found;
 }
 
-static int criu_opts_new(const struct op *op, criu_opts **ret)
+/*
+ * @tcp: TCP connections inside the app's tree dump and restore (the
+ * census refuses those to outside peers first).  The lock keeps packets
+ * off them while CRIU works, through the nftables library CRIU links (no
+ * iptables binary needed).  An image dumped so takes the lock at its
+ * restore too, some 30 ms, so a dump asks for it only when the census saw
+ * a connection, and a restore when the image holds one.
+ */
+static int criu_opts_new(const struct op *op, bool tcp, criu_opts **ret)
 {
 	criu_opts *o = NULL;
 	int r;
@@ -112,15 +120,13 @@ static int criu_opts_new(const struct op *op, criu_opts **ret)
 		return r;
 	}
 	criu_local_set_log_level(o, CRIU_LOG_LEVEL);
-	/* TCP connections inside the app's tree dump and restore: the
-	 * census refuses those to outside peers before a snapshot.  The
-	 * lock keeps packets off them while CRIU works, through the
-	 * nftables library CRIU links (no iptables binary needed). */
-	criu_local_set_tcp_established(o, true);
-	r = criu_local_set_network_lock(o, CRIU_NETWORK_LOCK_NFTABLES);
-	if (r < 0) {
-		criu_local_free_opts(o);
-		return r;
+	if (tcp) {
+		criu_local_set_tcp_established(o, true);
+		r = criu_local_set_network_lock(o, CRIU_NETWORK_LOCK_NFTABLES);
+		if (r < 0) {
+			criu_local_free_opts(o);
+			return r;
+		}
 	}
 
 	*ret = o;
@@ -191,7 +197,7 @@ static int dump_criu(struct op *op, int dirfd)
 	criu_opts *o = NULL;
 	int r;
 
-	r = criu_opts_new(op, &o);
+	r = criu_opts_new(op, op->tcp, &o);
 	if (r < 0)
 		return r;
 
@@ -349,13 +355,31 @@ static void work_dir_remove(const struct op *op, int fd, const char *path,
 	rmdir(path);
 }
 
+/* Whether the image holds a TCP connection (CRIU's tcp-stream-ID.img). */
+static bool image_has_tcp(int image_fd)
+{
+	int fd = openat(image_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	bool found = false;
+
+	if (!dir) {
+		close_fd(fd);
+		return true; /* cannot tell: the option costs only time */
+	}
+	while (!found && (de = readdir(dir)))
+		found = strncmp(de->d_name, "tcp-stream-", 11) == 0;
+	closedir(dir);
+	return found;
+}
+
 static int restore_criu(struct op *op, int image_fd, int work_fd,
 			const ino_t ino[2])
 {
 	criu_opts *o = NULL;
 	int r;
 
-	r = criu_opts_new(op, &o);
+	r = criu_opts_new(op, image_has_tcp(image_fd), &o);
 	if (r < 0)
 		return r;
 

@@ -568,11 +568,14 @@ static char *exe_of(pid_t pid, const char *fallback)
 	return strdup(buf);
 }
 
-/* Refuses the self-dump of an app connected over TCP to an outside peer. */
-static int refuse_outside_tcp(struct app *a)
+/*
+ * Refuses the self-dump of an app connected over TCP to an outside peer;
+ * tells in *ret_tcp whether CRIU has TCP connections to dump.
+ */
+static int refuse_outside_tcp(struct app *a, bool *ret_tcp)
 {
 	_cleanup_free_ char *first = NULL;
-	int n = snapshot_outside_tcp(a, &first);
+	int n = snapshot_outside_tcp(a, &first, ret_tcp);
 
 	if (n <= 0)
 		return 0;
@@ -590,13 +593,14 @@ void launch_checkpoint_eof(struct app *a)
 {
 	unsigned t = timeout_of(a->m->dump_timeout, a->d->cfg.dump_timeout);
 	struct op *op;
-	int r = -ENOMEM;
+	bool tcp;
+	int r;
 
 	a->ckpt_conn = NULL;
 	a->ckpt_timer = sd_event_source_disable_unref(a->ckpt_timer);
 	if (a->state == APP_STOPPED || a->state == APP_CLOSING)
 		return;
-	r = refuse_outside_tcp(a);
+	r = refuse_outside_tcp(a, &tcp);
 	if (r < 0) {
 		wake(a, a->ckpt_pid, r);
 		signal_launch_owed(a);
@@ -608,6 +612,7 @@ void launch_checkpoint_eof(struct app *a)
 	if (op) {
 		op->pid = a->pid;
 		op->ckpt_nspid = a->ckpt_nspid;
+		op->tcp = tcp;
 		op->pipe_ino[0] = a->pipe_ino[0];
 		op->pipe_ino[1] = a->pipe_ino[1];
 		op->exe = exe_of(a->pid, a->m->exec);

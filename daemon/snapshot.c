@@ -83,12 +83,20 @@ static struct json_object *entry_json(pid_t pid,
 	return o;
 }
 
+/* A TCP connection with both ends in the tree (named by its peer). */
+static bool is_tcp_inside(const struct hal_census_entry *e)
+{
+	return e->verdict == HAL_VERDICT_DUMPS &&
+	       strncmp(e->type, "tcp", 3) == 0 &&
+	       strncmp(e->name, "peer ", 5) == 0;
+}
+
 /*
  * Adds the blockers of process @pid of the tree of @root to @list and
  * their lines to @text.  Peers count as inside against the whole tree.
  */
 static int census_one(pid_t pid, pid_t root, struct json_object *list,
-		      char **text)
+		      char **text, bool *tcp)
 {
 	struct hal_census *c = NULL;
 	_cleanup_free_ char *lines = NULL;
@@ -101,10 +109,12 @@ static int census_one(pid_t pid, pid_t root, struct json_object *list,
 	if (r < 0)
 		return r;
 	r = hal_census_format(c, true, &lines);
-	for (size_t i = 0; r >= 0 && i < c->n_entries; i++)
+	for (size_t i = 0; r >= 0 && i < c->n_entries; i++) {
+		*tcp |= is_tcp_inside(&c->entries[i]);
 		if (c->entries[i].verdict == HAL_VERDICT_BLOCKS)
 			json_object_array_add(list,
 					      entry_json(pid, &c->entries[i]));
+	}
 	hal_census_free(c);
 	if (r < 0)
 		return r;
@@ -126,22 +136,23 @@ static int census_one(pid_t pid, pid_t root, struct json_object *list,
 
 /*
  * Takes the census of every process of the app.  Returns the number of
- * blockers (their list in *ret_list, their text in *ret_text) or a
- * negative errno.
+ * blockers (their list in *ret_list, their text in *ret_text, whether a
+ * TCP connection lies inside the tree in *ret_tcp) or a negative errno.
  */
 static int census_tree(struct app *a, struct json_object **ret_list,
-		       char **ret_text)
+		       char **ret_text, bool *ret_tcp)
 {
 	struct json_object *list = json_object_new_array();
 	pid_t pids[SNAPSHOT_MAX_PIDS];
 	char *text = NULL;
+	bool tcp = false;
 	size_t n;
 	int r = 0;
 
 	policy_set(a->m);
 	n = tree_pids(a->pid, pids);
 	for (size_t i = 0; i < n && r >= 0; i++)
-		r = census_one(pids[i], a->pid, list, &text);
+		r = census_one(pids[i], a->pid, list, &text, &tcp);
 	hal_device_policy_clear();
 	if (r < 0) {
 		json_object_put(list);
@@ -152,24 +163,30 @@ static int census_tree(struct app *a, struct json_object **ret_list,
 	r = (int)json_object_array_length(list);
 	*ret_list = list;
 	*ret_text = text;
+	*ret_tcp = tcp;
 	return r;
 }
 
-int snapshot_outside_tcp(struct app *a, char **ret_first)
+int snapshot_outside_tcp(struct app *a, char **ret_first, bool *ret_inside)
 {
 	pid_t pids[SNAPSHOT_MAX_PIDS];
 	size_t n = tree_pids(a->pid, pids);
 	char *first = NULL;
-	int found = 0;
+	bool inside = false;
+	int found = 0, r;
 
 	for (size_t i = 0; i < n; i++) {
 		struct hal_census *c = NULL;
 
-		if (hal_census_take_tree(pids[i], a->pid, &c) < 0)
-			continue; /* gone meanwhile, or no census: CRIU judges */
+		r = hal_census_take_tree(pids[i], a->pid, &c);
+		if (r < 0) {
+			inside |= r != -ESRCH; /* CRIU judges what it finds */
+			continue;
+		}
 		for (size_t j = 0; j < c->n_entries; j++) {
 			const struct hal_census_entry *e = &c->entries[j];
 
+			inside |= is_tcp_inside(e);
 			if (e->verdict != HAL_VERDICT_BLOCKS ||
 			    strncmp(e->type, "tcp", 3) != 0)
 				continue;
@@ -181,6 +198,7 @@ int snapshot_outside_tcp(struct app *a, char **ret_first)
 		hal_census_free(c);
 	}
 	*ret_first = first;
+	*ret_inside = inside;
 	return found;
 }
 
@@ -225,7 +243,7 @@ static char *proc_exe(pid_t pid, const char *fallback)
 	return strdup(buf);
 }
 
-static int start_dump(struct app *a)
+static int start_dump(struct app *a, bool tcp)
 {
 	unsigned t = a->m->dump_timeout ? a->m->dump_timeout :
 					  a->d->cfg.dump_timeout;
@@ -235,6 +253,7 @@ static int start_dump(struct app *a)
 	op = op_new(a->d, a, OP_DUMP);
 	if (op) {
 		op->outside = true;
+		op->tcp = tcp;
 		op->pid = a->pid;
 		op->ckpt_nspid = 0; /* nobody inside waits for a verdict */
 		op->pipe_ino[0] = a->pipe_ino[0];
@@ -280,6 +299,7 @@ void snapshot_request(struct app *a, struct conn *c)
 	_cleanup_free_ char *text = NULL;
 	struct json_object *list = NULL;
 	const char *why;
+	bool tcp;
 	int r;
 
 	why = refusal(a, &r);
@@ -288,7 +308,7 @@ void snapshot_request(struct app *a, struct conn *c)
 		return;
 	}
 
-	r = census_tree(a, &list, &text);
+	r = census_tree(a, &list, &text, &tcp);
 	if (r < 0) {
 		log_app(LOG_WARNING, a->m->id, a->pid,
 			"no snapshot: census failed: %s", strerror(-r));
@@ -303,7 +323,7 @@ void snapshot_request(struct app *a, struct conn *c)
 	}
 	json_object_put(list);
 
-	r = start_dump(a);
+	r = start_dump(a, tcp);
 	if (r < 0) {
 		log_app(LOG_WARNING, a->m->id, a->pid,
 			"cannot start a snapshot: %s", strerror(-r));

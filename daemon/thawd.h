@@ -207,9 +207,10 @@ void snapshot_forget_conn(struct thawd *d, struct conn *c);
  * How many TCP connections the tree of @a holds to peers outside it (a
  * self-dump refuses those, as a snapshot does: CRIU would dump them, but
  * a restored copy could not carry them on); the first one, described,
- * in *ret_first (NULL when none), which the caller frees.
+ * in *ret_first (NULL when none), which the caller frees.  *ret_inside
+ * tells whether it holds one inside (or the census could not tell).
  */
-int snapshot_outside_tcp(struct app *a, char **ret_first);
+int snapshot_outside_tcp(struct app *a, char **ret_first, bool *ret_inside);
 
 /* prepare.c: snapshot making, each checkpointable app dumping itself */
 void prepare_request(struct thawd *d, struct conn *c);
@@ -233,6 +234,7 @@ struct op {
 	struct app *app; /* main thread only */
 	enum op_kind kind;
 	bool outside; /* dump: a snapshot, nobody inside to wake */
+	bool tcp;     /* dump: the tree holds a TCP connection */
 	uint64_t seq;
 
 	/* Inputs, copied before the thread starts. */

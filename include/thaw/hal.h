@@ -223,10 +223,11 @@ int hal_census_take(pid_t pid, struct hal_census **ret);
  * @root (0: the caller), @pid being @root or one of its descendants:
  * sockets count as inside when their peer (a Unix socket's peer, the
  * other end of a TCP connection) is held by @root or one of its
- * descendants.  A TCP connection with both ends inside dumps (thaw runs
- * CRIU with --tcp-established); one to a peer outside blocks, with the
- * peer's address as the entry's name, since a restored copy could not
- * carry it on.  hal_census_take(pid) is hal_census_take_tree(pid, pid).
+ * descendants.  A connected TCP socket's entry (type "tcp" or "tcp6") is
+ * named "peer ADDR:PORT" ("peer [ADDR6]:PORT"): with both ends inside it
+ * dumps (thaw runs CRIU with --tcp-established); to a peer outside it
+ * blocks, since a restored copy could not carry it on.
+ * hal_census_take(pid) is hal_census_take_tree(pid, pid).
  * Returns as hal_census_take(), and -EINVAL for a negative pid.
  */
 int hal_census_take_tree(pid_t pid, pid_t root, struct hal_census **ret);
