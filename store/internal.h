@@ -96,6 +96,8 @@ int mac_text(const struct store *store, const char *text,
 
 /* manifest.c */
 struct manifest *manifest_free(struct manifest *m);
+/* Parses a manifest's text (no MAC check): 0, -EBADMSG or -ENOMEM. */
+int manifest_from_text(const char *text, struct manifest **ret);
 int manifest_load(const struct store *store, int img_fd, struct manifest **ret,
 		  char **ret_reason);
 int manifest_write(const struct store *store, int img_fd, uint64_t seq,

@@ -94,11 +94,31 @@ static int manifest_parse(struct manifest *m)
 	return 0;
 }
 
+int manifest_from_text(const char *text, struct manifest **ret)
+{
+	struct manifest *m;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+
+	m->root = json_tokener_parse(text);
+	r = m->root ? manifest_parse(m) : -EBADMSG;
+	if (r < 0) {
+		manifest_free(m);
+		return r;
+	}
+
+	*ret = m;
+	return 0;
+}
+
 int manifest_load(const struct store *store, int img_fd, struct manifest **ret,
 		  char **ret_reason)
 {
 	_cleanup_free_ char *text = NULL;
-	struct manifest *m;
+	struct manifest *m = NULL;
 	int r;
 
 	r = read_file_at(img_fd, MANIFEST_NAME, MANIFEST_MAX, &text);
@@ -112,21 +132,19 @@ int manifest_load(const struct store *store, int img_fd, struct manifest **ret,
 	if (r < 0)
 		return r;
 
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->root = json_tokener_parse(text);
-	r = m->root ? manifest_parse(m) : -EBADMSG;
-	if (r == 0 && !streq(m->hash_kind, hash_kind(store))) {
-		set_reason(ret_reason, "%s: hashed with %s, the store uses %s",
-			   MANIFEST_NAME, m->hash_kind, hash_kind(store));
-		r = -EBADMSG;
-	}
+	r = manifest_from_text(text, &m);
+	if (r == -ENOMEM)
+		return r;
 	if (r < 0) {
 		set_reason(ret_reason, "%s unreadable: not a manifest",
 			   MANIFEST_NAME);
-		manifest_free(m);
 		return r;
+	}
+	if (!streq(m->hash_kind, hash_kind(store))) {
+		set_reason(ret_reason, "%s: hashed with %s, the store uses %s",
+			   MANIFEST_NAME, m->hash_kind, hash_kind(store));
+		manifest_free(m);
+		return -EBADMSG;
 	}
 
 	*ret = m;
