@@ -573,13 +573,12 @@ static bool environ_has(pid_t pid, const char *entry)
 	return false;
 }
 
-static bool parent_is_thawd(pid_t pid)
+static bool is_thawd(pid_t pid)
 {
 	char path[64], exe[4096], self[4096];
-	pid_t ppid = proc_ppid(pid);
 	ssize_t a, b;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", ppid);
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	a = readlink(path, exe, sizeof(exe) - 1);
 	b = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (a <= 0 || b <= 0)
@@ -588,11 +587,71 @@ static bool parent_is_thawd(pid_t pid)
 	return streq(exe, self);
 }
 
+static bool parent_is_thawd(pid_t pid)
+{
+	return is_thawd(proc_ppid(pid));
+}
+
+/* Whether a live thawd is among the few ancestors CRIU's tasks have. */
+static bool has_thawd_ancestor(pid_t pid)
+{
+	for (int depth = 0; depth < 8 && pid > 1; depth++) {
+		pid = proc_ppid(pid);
+		if (pid > 1 && is_thawd(pid))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Ends what CRIU runs of an earlier thawd on this socket, tasks still
+ * being restored among them (they carry CRIU's environment until their
+ * memory is put back), and waits for them to go: otherwise a restore
+ * could finish after the scan for leftover apps and leave an orphan.
+ */
+static void end_earlier_criu(const struct thawd *d)
+{
+	_cleanup_free_ char *entry = NULL;
+	unsigned found = 1;
+
+	if (asprintf(&entry, THAW_CRIU_OWNER_ENV "=%s", d->cfg.socket_path) < 0)
+		return;
+
+	for (int round = 0; found && round < 100; round++) {
+		struct dirent *de;
+		DIR *proc;
+
+		proc = opendir("/proc");
+		if (!proc)
+			return;
+
+		found = 0;
+		while ((de = readdir(proc))) {
+			pid_t pid = atoi(de->d_name);
+
+			if (pid <= 1 || pid == getpid() ||
+			    !environ_has(pid, entry) || has_thawd_ancestor(pid))
+				continue;
+			if (round == 0)
+				log_warning(
+					"CRIU process %d left behind by an earlier thawd, ending it",
+					pid);
+			kill(pid, SIGKILL);
+			found++;
+		}
+		closedir(proc);
+		if (found)
+			usleep(20000);
+	}
+}
+
 void app_end_leftovers(struct thawd *d)
 {
 	_cleanup_free_ char *entry = NULL;
 	struct dirent *de;
 	DIR *proc;
+
+	end_earlier_criu(d);
 
 	if (asprintf(&entry, "THAW_SOCKET=%s", d->cfg.socket_path) < 0)
 		return;

@@ -461,6 +461,9 @@ static int setup_process(struct thawd *d)
 		log_warning(
 			"no CRIU plugin folder %s: device fds cannot be dumped",
 			d->cfg.plugin_dir);
+	/* Marks the CRIU runs of this thawd, so that a thawd started after
+	 * a crash can find them. */
+	setenv(THAW_CRIU_OWNER_ENV, d->cfg.socket_path, 1);
 	r = op_env_setup();
 	if (r < 0)
 		return r;

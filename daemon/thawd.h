@@ -280,3 +280,6 @@ struct op *op_new(struct thawd *d, struct app *a, enum op_kind kind);
 void op_free(struct op *op);
 int op_setup(struct thawd *d);
 int op_env_setup(void);
+
+/* In the environment of every CRIU that thawd runs: its socket's path. */
+#define THAW_CRIU_OWNER_ENV "THAW_CRIU_OWNER"
