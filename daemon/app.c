@@ -573,6 +573,19 @@ static bool environ_has(pid_t pid, const char *entry)
 	return false;
 }
 
+char *app_exe_path(pid_t pid, const char *fallback)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return fallback ? strdup(fallback) : NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
 static bool is_thawd(pid_t pid)
 {
 	char path[64], exe[4096], self[4096];

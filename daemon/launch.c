@@ -555,19 +555,6 @@ void launch_checkpoint(struct app *a, struct conn *c)
 		0, on_ckpt_timeout, a);
 }
 
-static char *exe_of(pid_t pid, const char *fallback)
-{
-	char path[64], buf[4096];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return strdup(fallback);
-	buf[n] = '\0';
-	return strdup(buf);
-}
-
 /*
  * Refuses the self-dump of an app connected over TCP to an outside peer;
  * tells in *ret_tcp whether CRIU has TCP connections to dump.
@@ -615,7 +602,7 @@ void launch_checkpoint_eof(struct app *a)
 		op->tcp = tcp;
 		op->pipe_ino[0] = a->pipe_ino[0];
 		op->pipe_ino[1] = a->pipe_ino[1];
-		op->exe = exe_of(a->pid, a->m->exec);
+		op->exe = app_exe_path(a->pid, a->m->exec);
 		r = op->exe ? op_start(a->d, op, t) : -ENOMEM;
 	}
 	if (r < 0) {

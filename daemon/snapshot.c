@@ -230,19 +230,6 @@ static void refuse_blockers(struct conn *c, struct app *a, int n,
 	json_object_put(o);
 }
 
-static char *proc_exe(pid_t pid, const char *fallback)
-{
-	char path[64], buf[4096];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return strdup(fallback);
-	buf[n] = '\0';
-	return strdup(buf);
-}
-
 static int start_dump(struct app *a, bool tcp)
 {
 	unsigned t = a->m->dump_timeout ? a->m->dump_timeout :
@@ -258,7 +245,7 @@ static int start_dump(struct app *a, bool tcp)
 		op->ckpt_nspid = 0; /* nobody inside waits for a verdict */
 		op->pipe_ino[0] = a->pipe_ino[0];
 		op->pipe_ino[1] = a->pipe_ino[1];
-		op->exe = proc_exe(a->pid, a->m->exec);
+		op->exe = app_exe_path(a->pid, a->m->exec);
 		r = op->exe ? op_start(a->d, op, t) : -ENOMEM;
 	}
 	if (r < 0) {

@@ -174,6 +174,8 @@ const char *app_state_to_string(enum app_state s);
 const char *app_start_to_string(enum app_start s);
 int app_spawn_cold(struct app *a);
 int app_workdir_prepare(struct app *a);
+/* The executable of @pid (from /proc), or a copy of @fallback. */
+char *app_exe_path(pid_t pid, const char *fallback);
 int app_adopt(struct app *a, pid_t pid, int pidfd, int out_fds[2]);
 int app_make_pipes(int ret_read[2], int ret_write[2]);
 void app_set_state(struct app *a, enum app_state s);
