@@ -7,99 +7,57 @@
 # the devices back at their numbers; an app holding a device its policy
 # does not name cannot be dumped, keeps running, and its next launch is
 # cold.
-set -euo pipefail
+. "$THAW_TEST_LIB/harness.sh"
+th_init
 
-build=$THAW_BUILD_DIR
-app=$build/tests/libthaw/selfdump-app
-work=$(mktemp -d /tmp/thaw-devfd-thawd.XXXXXX)
-chmod 700 "$work"
-thawd_pid=""
+app=$TH_BUILD/tests/libthaw/selfdump-app
 
-cleanup() {
-	if [ -n "$thawd_pid" ]; then
-		kill "$thawd_pid" 2>/dev/null || true
-		for _ in $(seq 50); do
-			kill -0 "$thawd_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$thawd_pid" 2>/dev/null || true
-	fi
-	mountpoint -q "$work/images" && umount -l "$work/images"
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- thawd's log" >&2
-	tail -n 30 "$work/thawd.log" >&2 || true
-	for r in "$work"/r*; do
-		[ -f "$r" ] && { echo "--- $r" >&2; cat "$r" >&2; }
-	done
-	exit 1
+# Launches ID with its report going to $TH_ROOT/REPORT; prints thawctl's
+# line.
+launch() {
+	local out
+	out=$(thawctl_t launch "$1" --params "{\"report\":\"$TH_ROOT/$2\"}" \
+		2>"$TH_ROOT/err") ||
+		th_fail "launch of $1 failed: $(cat "$TH_ROOT/err")"
+	echo "$out"
 }
 
-wait_line() {
-	for _ in $(seq 150); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+report_says() {
+	th_wait_until 15 grep -q -- "$2" "$TH_ROOT/$1" 2>/dev/null
 }
 
-ctl() {
-	"$build/cli/thawctl" --socket "$work/thawd.sock" "$@"
-}
-
-mkdir -p "$work/apps" "$work/images" "$work/run"
-mount -t tmpfs -o size=128m,mode=0700 tmpfs "$work/images"
-cat >"$work/apps/devices.json" <<JSON
+th_manifest devices - <<JSON
 { "id": "devices", "exec": "$app", "checkpointable": true,
   "args": ["--hold-rw", "/dev/cpu_dma_latency", "--hold", "/dev/hwrng"],
   "policy": { "devices": ["/dev/cpu_dma_latency", "/dev/hw*"] } }
 JSON
-cat >"$work/apps/nopolicy.json" <<JSON
+th_manifest nopolicy - <<JSON
 { "id": "nopolicy", "exec": "$app", "checkpointable": true,
   "args": ["--hold", "/dev/hwrng"],
   "policy": { "devices": ["/dev/cpu_dma_latency"] } }
 JSON
+th_start_thawd
 
-"$build/daemon/thawd" --socket "$work/thawd.sock" --apps-dir "$work/apps" \
-	--tmpfs-dir "$work/images" --run-dir "$work/run" --criu "$THAW_CRIU" \
-	--plugin-dir "$build/plugin/criu-plugins" --log-target stderr \
-	2>"$work/thawd.log" &
-thawd_pid=$!
-for _ in $(seq 50); do
-	[ -S "$work/thawd.sock" ] && break
-	sleep 0.1
-done
-[ -S "$work/thawd.sock" ] || fail "thawd did not start"
-
-out=$(ctl launch devices --params "{\"report\":\"$work/r1\"}" 2>"$work/err") ||
-	fail "the cold launch failed: $(cat "$work/err")"
+launch devices r1
+report_says r1 "^dumped " || th_fail "the app holding devices was not dumped"
+ls "$TH_TMPFS_DIR"/devices/current/thaw-devfd-*.img >/dev/null ||
+	th_fail "the image has no device records"
+thawctl_t close devices >/dev/null || th_fail "close failed"
+out=$(launch devices r2)
 echo "$out"
-wait_line "$work/r1" "^dumped " || fail "the app holding devices was not dumped"
-ls "$work"/images/devices/current/thaw-devfd-*.img >/dev/null ||
-	fail "the image has no device records"
-ctl close devices >/dev/null || fail "close failed"
-out=$(ctl launch devices --params "{\"report\":\"$work/r2\"}" 2>"$work/err") ||
-	fail "the warm launch failed: $(cat "$work/err")"
-echo "$out"
-[[ $out == "devices: restored,"* ]] || fail "the warm launch says: $out"
-wait_line "$work/r2" "^restored " || fail "the copy did not report"
-grep -q "^restored mem=ok .*devices=ok" "$work/r2" ||
-	fail "the devices are not back: $(cat "$work/r2")"
+[[ $out == "devices: restored,"* ]] || th_fail "the warm launch says: $out"
+report_says r2 "^restored " || th_fail "the copy did not report"
+grep -q "^restored mem=ok .*devices=ok" "$TH_ROOT/r2" ||
+	th_fail "the devices are not back: $(cat "$TH_ROOT/r2")"
 echo "ok: dumped and restored through thawd with two device fds"
 
-out=$(ctl launch nopolicy --params "{\"report\":\"$work/r3\"}" 2>"$work/err") ||
-	fail "the cold launch of nopolicy failed: $(cat "$work/err")"
-wait_line "$work/r3" "^error checkpoint" ||
-	fail "a device outside the policy did not stop the dump"
-ctl status nopolicy | grep -q "nopolicy: launched" ||
-	fail "the app did not keep running after the failed dump"
-ctl close nopolicy >/dev/null || fail "close of nopolicy failed"
-out=$(ctl launch nopolicy --params "{\"report\":\"$work/r4\"}") ||
-	fail "the second launch of nopolicy failed"
-[[ $out == "nopolicy: cold,"* ]] || fail "nopolicy's second launch: $out"
+launch nopolicy r3
+report_says r3 "^error checkpoint" ||
+	th_fail "a device outside the policy did not stop the dump"
+thawctl_t status nopolicy | grep -q "nopolicy: launched" ||
+	th_fail "the app did not keep running after the failed dump"
+thawctl_t close nopolicy >/dev/null || th_fail "close of nopolicy failed"
+out=$(launch nopolicy r4)
+[[ $out == "nopolicy: cold,"* ]] || th_fail "nopolicy's second launch: $out"
 echo "ok: a device outside the policy blocks the dump, the app runs on"
 echo "PASS: plugin-devfd-thawd"
