@@ -622,30 +622,38 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents,
 	return 0;
 }
 
+/*
+ * The socket is bound under a temporary name and renamed into place once
+ * it listens: a client that sees the path can connect, with no window in
+ * which connect() is refused between bind() and listen().
+ */
 static int socket_create(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
 	mode_t old;
-	int fd, r;
+	int n, r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.new", path);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return negative_errno();
 
-	unlink(path);
+	unlink(sa.sun_path);
 	old = umask(0117);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || listen(fd, 128) < 0) {
+	if (r < 0)
+		return negative_errno();
+	if (listen(fd, 128) < 0 || rename(sa.sun_path, path) < 0) {
 		r = negative_errno();
-		close(fd);
+		unlink(sa.sun_path);
 		return r;
 	}
-	return fd;
+	return TAKE_FD(fd);
 }
 
 int server_listen(struct thawd *d)

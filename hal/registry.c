@@ -380,27 +380,30 @@ static int acquire_all(enum hal_reason reason, struct hal_text *report)
 	return first;
 }
 
-/* One syncfs() per file system among the files about to be released. */
+/*
+ * The data of each file open for writing reaches the disk before the
+ * dump: an image kept across power-off must not outlive what the app
+ * believes it wrote.  The files alone, not syncfs(): the rest of the
+ * file system may hold far more dirty data than the app, and the time
+ * budget is the app's.  Writeback of every file starts first, so that
+ * the first fdatasync() commits the journal for all of them and the
+ * others find their data already stable.
+ */
+static bool file_is_written(const struct resource *r)
+{
+	return r->kind == RES_FILE && !r->released &&
+	       (r->fl_flags & O_ACCMODE) != O_RDONLY;
+}
+
 static void sync_files(void)
 {
-	dev_t done[16];
-	size_t n_done = 0;
-
-	for (size_t i = 0; i < n_table; i++) {
-		struct resource *r = table[i];
-		bool seen = false;
-
-		if (r->kind != RES_FILE || r->released)
-			continue;
-		for (size_t j = 0; j < n_done && !seen; j++)
-			seen = done[j] == r->st_dev;
-		if (seen)
-			continue;
-
-		syncfs(r->fd);
-		if (n_done < ARRAY_SIZE(done))
-			done[n_done++] = r->st_dev;
-	}
+	for (size_t i = 0; i < n_table; i++)
+		if (file_is_written(table[i]))
+			sync_file_range(table[i]->fd, 0, 0,
+					SYNC_FILE_RANGE_WRITE);
+	for (size_t i = 0; i < n_table; i++)
+		if (file_is_written(table[i]))
+			fdatasync(table[i]->fd);
 }
 
 static int reserved_fd_open(void)

@@ -31,7 +31,6 @@ struct resource {
 	int fl_flags; /* F_GETFL */
 	off_t offset;
 	bool seekable;
-	dev_t st_dev;
 	char *path;
 
 	/* sockets */

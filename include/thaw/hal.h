@@ -129,8 +129,8 @@ int hal_shm_register(const void *addr, unsigned flags, hal_refill_fn refill,
 
 /*
  * A regular file, usually open for writing on persistent storage.  Before
- * the dump its file system is synced (one syncfs() per file system for
- * all files) and the fd closed; afterwards the file is reopened by @path
+ * the dump its data is synced (fdatasync() when open for writing) and
+ * the fd closed; afterwards the file is reopened by @path
  * (NULL: the path it was opened by) with the same flags and put back at
  * @fd with its offset, whatever the file's size has become meanwhile.
  */

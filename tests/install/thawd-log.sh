@@ -19,6 +19,23 @@ cat >"$work/apps/sleeper.json" <<'JSON'
 {"id": "sleeper", "exec": "/bin/sleep", "args": ["30"]}
 JSON
 
+# Ends the test when a step of run_thawd fails: shows what thawctl and
+# thawd said, and stops thawd, which would otherwise outlive the test and
+# hold CTest's output pipe open.
+thawd_fail()
+{
+	local log=$1 pid=$2
+
+	shift 2
+	echo "--- thawctl:" >&2
+	cat "$work/thawctl.err" >&2 2>/dev/null || true
+	echo "--- thawd:" >&2
+	cat "$log" >&2 2>/dev/null || true
+	[ -s "$work/syslog.log" ] && cat "$work/syslog.log" >&2
+	kill -KILL "$pid" 2>/dev/null || true
+	fail "$@"
+}
+
 # Runs thawd with the extra options given, its stderr into LOG, launches
 # and closes sleeper, stops thawd; leaves the app's pid in $work/pid and
 # thawd's in $work/thawd.pid.
@@ -34,18 +51,19 @@ run_thawd()
 		--ready-timeout 1 --close-timeout 1 "$@" 2>"$log" &
 	pid=$!
 	echo "$pid" >"$work/thawd.pid"
-	for _ in $(seq 50); do
+	for _ in $(seq 100); do
 		[ -S "$sock" ] && break
 		sleep 0.1
 	done
-	[ -S "$sock" ] || fail "thawd did not listen"
+	[ -S "$sock" ] || thawd_fail "$log" "$pid" "thawd did not listen"
 
 	"$thawctl" --socket "$sock" --json launch sleeper >"$work/launch.json" \
-		2>/dev/null || fail "launch sleeper"
+		2>"$work/thawctl.err" || thawd_fail "$log" "$pid" "launch sleeper"
 	sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$work/launch.json" >"$work/pid"
-	[ -s "$work/pid" ] || fail "no pid in $(cat "$work/launch.json")"
-	"$thawctl" --socket "$sock" close sleeper >/dev/null 2>&1 ||
-		fail "close sleeper"
+	[ -s "$work/pid" ] ||
+		thawd_fail "$log" "$pid" "no pid in $(cat "$work/launch.json")"
+	"$thawctl" --socket "$sock" close sleeper >/dev/null \
+		2>"$work/thawctl.err" || thawd_fail "$log" "$pid" "close sleeper"
 	kill -TERM "$pid"
 	wait "$pid" || fail "thawd exited $?"
 }
@@ -78,7 +96,7 @@ fi
 echo "ok --log-level filters"
 
 # syslog, in a mount namespace of our own.
-export -f run_thawd check_app_lines fail
+export -f run_thawd thawd_fail check_app_lines fail
 export work thawd thawctl
 # shellcheck disable=SC2016
 unshare -m --propagation private bash -euo pipefail -c '
