@@ -6,7 +6,7 @@ Starts a private thawd with a tmpfs tier it mounts and a persistent tier on
 disk, and the home example app at each state size; measures, all in one run:
 
   - cold vs warm launch-to-ready, restoring eagerly from tmpfs and from the
-    persistent tier with a cold page cache (lazy pages when thawd has them);
+    persistent tier with a cold page cache, and lazily (userfaultfd);
   - dump time and frozen time per size (the frozen time from CRIU's own
     dump statistics, stats-dump in the image folder);
   - thaw's warm launch vs a plain `criu restore` of the same image, timed to
@@ -194,12 +194,19 @@ def launch(d, app, kind, size, expect):
         raise RuntimeError("%s: launch failed: %s" % (app, ans))
     r = {"app": app, "size": size, "kind": kind, "start": ans.get("start"),
          "readyMs": ans.get("readyMs"), "clientMs": secs * 1000.0,
-         "reason": ans.get("reason")}
+         "reason": ans.get("reason"), "lazyPages": ans.get("lazyPages")}
     runs.append(r)
     if expect == "restored" and r["start"] != "restored":
         apart.append(r)
         say("%s %s: expected a restore, got %s (%s): counted apart" %
             (app, kind, r["start"], r["reason"]))
+        return None
+    if expect == "restored-lazily" and (r["start"] != "restored" or
+                                        not r["lazyPages"]):
+        apart.append(r)
+        say("%s %s: expected a lazy restore, got %s, lazyPages %s (%s): "
+            "counted apart" % (app, kind, r["start"], r["lazyPages"],
+                               r["reason"]))
         return None
     return r
 
@@ -375,14 +382,15 @@ def measure_size(d, root, size, res):
 def measure_sampled(d, size, res):
     """The app checking one page in 64 of its state (--verify sample), as
     a lazily restored app would not fetch every page: its image, and
-    thawd's eager warm launch of it, for the lazy comparison."""
+    thawd's lazy warm launch of it (its manifest asks for lazy pages)."""
     app = "home-lazy-%d" % size
     launch(d, app, "cold-sampled", size, "cold")
     wait_image(d, app, 0)
     close(d, app)
     warm = []
     for _ in range(REPS):
-        r = launch(d, app, "warm-tmpfs-sampled", size, "restored")
+        r = launch(d, app, "warm-tmpfs-lazy-sampled", size,
+                   "restored-lazily")
         if r:
             warm.append(r["clientMs"])
         close(d, app)
@@ -573,9 +581,9 @@ def other_benches():
 
 
 def report(res):
-    notes.append("lazy pages: thawd has no lazy-pages restore; the lazy "
-                 "figures are plain CRIU's (criu lazy-pages + restore "
-                 "--lazy-pages) with the app checking 1 page in %d" % 64)
+    notes.append("lazy pages: thawd's lazy restore (manifest lazyPages) "
+                 "and plain CRIU's (criu lazy-pages + restore --lazy-pages), "
+                 "the app checking 1 page in %d after the restore" % 64)
     rows = []
     for size in SIZES:
         r = res[size]
@@ -627,7 +635,14 @@ def report(res):
         sw = median(sm.get("warm", []))
         se, sl = median(sm.get("plain_eager", [])), median(sm.get("plain_lazy", []))
         if sw is not None:
-            bench("warm_launch_to_ready_tmpfs_sampled_check", sw, "ms", **tags)
+            bench("warm_launch_to_ready_tmpfs_lazy_sampled_check", sw, "ms",
+                  **tags)
+        if c and sw:
+            bench("speedup_lazy_thawd", c / sw, "x", cold_ms=round(c, 1),
+                  lazy_ms=round(sw, 1), **tags)
+        if sw and sl:
+            bench("thaw_lazy_overhead_vs_plain_criu", (sw - sl) / sl * 100.0,
+                  "%", thaw_ms=round(sw, 1), criu_ms=round(sl, 1), **tags)
         if se is not None:
             bench("plain_criu_restore_to_ready_sampled_check", se, "ms",
                   **tags)
@@ -637,7 +652,7 @@ def report(res):
         if c and sl:
             bench("speedup_lazy_plain_criu", c / sl, "x", cold_ms=round(c, 1),
                   lazy_ms=round(sl, 1), **tags)
-        r["lazy_ms"] = sl
+        r["lazy_ms"], r["thaw_lazy_ms"] = sl, sw
         bench("image_size_tmpfs", r["image_bytes"] / 1048576.0, "MiB", **tags)
         bench("image_size_persist", r["persist_bytes"] / 1048576.0, "MiB",
               **tags)
@@ -662,12 +677,16 @@ def report(res):
             f(tput, "%.0f"), f(lim, "%.0f"), f(ib)))
     print("(* thaw's warm launch and plain criu restore taken in turns)")
     print()
-    print("sampled check (1 page in 64): %6s %12s %12s %12s %9s" % (
-        "MiB", "thawd ms", "criu ms", "lazy ms", "speedup"))
+    print("sampled check (1 page in 64): %6s %14s %12s %14s %9s %7s" % (
+        "MiB", "thawd lazy ms", "criu ms", "criu lazy ms", "speedup",
+        "ovhd %"))
     for (size, c, w, p, pl, d, fz, tput, lim, ib, pb, sw, se, sl) in rows:
-        print("%35d %12s %12s %12s %9s" % (
-            size, f(sw), f(se), f(sl), f(c / sl if c and sl else None,
-                                          "%.1fx")))
+        print("%35d %14s %12s %14s %9s %7s" % (
+            size, f(sw), f(se), f(sl),
+            f(c / sw if c and sw else None, "%.1fx"),
+            f((sw - sl) / sl * 100 if sw and sl else None)))
+    print("(speedup: cold over thawd's lazy warm launch; ovhd: thawd lazy "
+          "over plain criu lazy)")
     other = [x for x in figures if x.get("source")]
     if other:
         print()
@@ -693,7 +712,8 @@ def plot(res):
         return
     dat = os.path.join(OUT, "launch.dat")
     with open(dat, "w") as f:
-        f.write("# MiB cold warm persist plain dump frozen tput limit lazy\n")
+        f.write("# MiB cold warm persist plain dump frozen tput limit lazy "
+                "thaw_lazy\n")
         for s in SIZES:
             r = res[s]
             vals = [median(r["cold"]), median(r["warm"]), median(r["persist"]),
@@ -701,7 +721,8 @@ def plot(res):
                     median(r["frozen"])]
             w = vals[1]
             tput = r["pages_bytes"] / 1048576.0 / (w / 1000.0) if w else None
-            vals += [tput, r.get("limit"), r.get("lazy_ms")]
+            vals += [tput, r.get("limit"), r.get("lazy_ms"),
+                     r.get("thaw_lazy_ms")]
             f.write("%d %s\n" % (s, " ".join(
                 "NaN" if v is None else "%.3f" % v for v in vals)))
     script = """
@@ -718,7 +739,8 @@ set logscale y
 plot "{d}" u 1:2 w lp t "cold", "{d}" u 1:3 w lp t "warm, tmpfs", \\
      "{d}" u 1:4 w lp t "warm, persistent tier, cold cache", \\
      "{d}" u 1:5 w lp t "plain criu restore", \\
-     "{d}" u 1:10 w lp t "plain criu lazy pages (sampled check)"
+     "{d}" u 1:10 w lp t "plain criu lazy pages (sampled check)", \\
+     "{d}" u 1:11 w lp t "thawd lazy pages (sampled check)"
 unset logscale y
 set output "{o}/dump.png"
 set title "dump time and frozen time (CRIU stats-dump)"
@@ -749,7 +771,7 @@ def manifest(root, size, lazy=False):
                   "--settings-socket", os.path.join(root, "run",
                                                      "settingsd.sock")]
          + extra,
-         "env": {}, "checkpointable": True}
+         "env": {}, "checkpointable": True, "lazyPages": lazy}
     with open(os.path.join(root, "apps", app + ".json"), "w") as f:
         json.dump(m, f, indent=1)
 

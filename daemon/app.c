@@ -510,10 +510,13 @@ int app_close(struct app *a, struct conn *c)
 bool app_pid_is_tracked(struct thawd *d, pid_t pid)
 {
 	for (unsigned i = 0; i < d->n_apps; i++)
-		if (d->apps[i].pidfd >= 0 && d->apps[i].pid == pid)
+		if ((d->apps[i].pidfd >= 0 && d->apps[i].pid == pid) ||
+		    d->apps[i].lazy.pid == pid)
 			return true;
 	for (struct op *op = d->ops; op; op = op->next)
-		if (__atomic_load_n(&op->restored_pid, __ATOMIC_ACQUIRE) == pid)
+		if (__atomic_load_n(&op->restored_pid, __ATOMIC_ACQUIRE) ==
+			    pid ||
+		    __atomic_load_n(&op->lazy_pid, __ATOMIC_ACQUIRE) == pid)
 			return true;
 	return false;
 }

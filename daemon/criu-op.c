@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -40,6 +42,14 @@
  */
 static __thread const char *fork_devfd_allow;
 
+/*
+ * A CRIU configuration file for the next fork alone.  libcriu has no
+ * setter for the lazy-pages option of its RPC; CRIU reads the file that
+ * CRIU_CONFIG_FILE names before it applies the RPC's options, which
+ * leave lazy-pages alone.
+ */
+static __thread const char *fork_criu_config;
+
 static void on_fork_child(void)
 {
 	/* CRIU's image files hold the app's memory: root's alone. */
@@ -48,6 +58,8 @@ static void on_fork_child(void)
 		setenv("THAW_DEVFD_ALLOW", fork_devfd_allow, 1);
 	else
 		unsetenv("THAW_DEVFD_ALLOW");
+	if (fork_criu_config)
+		setenv("CRIU_CONFIG_FILE", fork_criu_config, 1);
 }
 
 int op_env_setup(void)
@@ -331,28 +343,35 @@ static int work_dir_open(const struct op *op, char **ret_path)
 	return fd;
 }
 
-/* Keeps the log of a failed restore as RUN_DIR/ID.restore.log. */
-static void work_dir_remove(const struct op *op, int fd, const char *path,
-			    bool keep_log)
+void op_work_dir_remove(const char *path, const char *log, const char *keep_as)
 {
-	_cleanup_free_ char *keep = NULL;
+	_cleanup_free_ char *from = NULL;
 	DIR *dir;
 	struct dirent *de;
 
-	if (keep_log &&
-	    asprintf(&keep, "%s/%s.restore.log", op->run_dir, op->id) >= 0)
-		renameat(fd, "restore.log", AT_FDCWD, keep);
+	if (log && keep_as && asprintf(&from, "%s/%s", path, log) >= 0)
+		rename(from, keep_as);
 
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
+	dir = opendir(path);
+	if (!dir)
 		return;
-	}
 	while ((de = readdir(dir)))
 		if (de->d_name[0] != '.')
 			unlinkat(dirfd(dir), de->d_name, 0);
 	closedir(dir);
 	rmdir(path);
+}
+
+/* Keeps the log of a failed restore as RUN_DIR/ID.restore.log. */
+static void work_dir_remove(const struct op *op, const char *path,
+			    bool keep_log)
+{
+	_cleanup_free_ char *keep = NULL;
+
+	if (keep_log &&
+	    asprintf(&keep, "%s/%s.restore.log", op->run_dir, op->id) < 0)
+		keep = NULL;
+	op_work_dir_remove(path, "restore.log", keep);
 }
 
 /* Whether the image holds a TCP connection (CRIU's tcp-stream-ID.img). */
@@ -374,7 +393,7 @@ static bool image_has_tcp(int image_fd)
 }
 
 static int restore_criu(struct op *op, int image_fd, int work_fd,
-			const ino_t ino[2])
+			const char *lazy_config, const ino_t ino[2])
 {
 	criu_opts *o = NULL;
 	int r;
@@ -400,12 +419,137 @@ static int restore_criu(struct op *op, int image_fd, int work_fd,
 				  -ENOMEM;
 	}
 
-	if (r >= 0)
+	if (r >= 0) {
+		fork_criu_config = lazy_config;
 		r = criu_local_restore_child(o);
+		fork_criu_config = NULL;
+	}
 	criu_local_free_opts(o);
 	for (int i = 0; i < 2; i++)
 		fcntl(op->pipe_w[i], F_SETFD, FD_CLOEXEC);
 	return r;
+}
+
+#define LAZY_LOG	      "lazy-pages.log"
+#define LAZY_CONFIG	      "criu-lazy.conf"
+#define LAZY_START_TIMEOUT_MS 5000
+
+/* Waits for the page server's byte on --status-fd: it serves. */
+static int lazy_wait_serving(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+	int n;
+
+	do
+		n = poll(&p, 1, LAZY_START_TIMEOUT_MS);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	if (n == 0)
+		return -ETIMEDOUT;
+	/* End of file: it ended before serving. */
+	return read(fd, &c, 1) == 1 ? 0 : -EIO;
+}
+
+static int lazy_config_write(int work_fd)
+{
+	static const char text[] = "lazy-pages\n";
+	_cleanup_close_ int fd = -1;
+
+	fd = openat(work_fd, LAZY_CONFIG,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return negative_errno();
+	if (write(fd, text, sizeof(text) - 1) != sizeof(text) - 1)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * Starts `criu lazy-pages` on the verified image, in the work folder
+ * where the restore looks for its socket, and waits until it serves.
+ * It reads the image through the store's fd, not by a path that a new
+ * dump could replace meanwhile.
+ */
+static int lazy_server_start(struct op *op, int image_fd, int work_fd,
+			     const char *work)
+{
+	char images[32], status_arg[16];
+	char *argv[] = { (char *)op->criu, "lazy-pages", "--images-dir",
+			 images,	   "--work-dir", (char *)work,
+			 "--status-fd",	   status_arg,	 "--log-file",
+			 LAZY_LOG,	   "-v4",	 NULL };
+	_cleanup_free_ char *line = NULL;
+	int status[2], r;
+	pid_t pid;
+
+	r = lazy_config_write(work_fd);
+	if (r < 0)
+		return r;
+	if (pipe2(status, O_CLOEXEC) < 0)
+		return negative_errno();
+	snprintf(images, sizeof(images), "/proc/self/fd/%d", image_fd);
+	snprintf(status_arg, sizeof(status_arg), "%d", status[1]);
+
+	pid = fork();
+	if (pid < 0) {
+		r = negative_errno();
+		close(status[0]);
+		close(status[1]);
+		return r;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    dup2(null, 2) < 0 || fcntl(image_fd, F_SETFD, 0) < 0 ||
+		    fcntl(status[1], F_SETFD, 0) < 0)
+			_exit(127);
+		execv(op->criu, argv);
+		_exit(127);
+	}
+	close(status[1]);
+	r = lazy_wait_serving(status[0]);
+	close(status[0]);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		line = criu_log_error(work_fd, LAZY_LOG);
+		free(op->lazy_reason);
+		if (asprintf(&op->lazy_reason,
+			     "the lazy-pages server did not start (%s): %s",
+			     strerror(-r),
+			     line ? line : "no error in its log") < 0)
+			op->lazy_reason = NULL;
+		return r;
+	}
+
+	__atomic_store_n(&op->lazy_pid, pid, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Whether the page server has already ended, which it must not before
+ * the restore does: then the restore's failure is not the image's. */
+static bool lazy_server_ended(struct op *op)
+{
+	siginfo_t si = { 0 };
+
+	if (op->lazy_pid <= 0)
+		return false;
+	if (waitid(P_PID, (id_t)op->lazy_pid, &si,
+		   WEXITED | WNOHANG | WNOWAIT) < 0)
+		return true;
+	return si.si_pid == op->lazy_pid;
+}
+
+static void lazy_server_kill(struct op *op)
+{
+	if (op->lazy_pid <= 0)
+		return;
+	kill(op->lazy_pid, SIGKILL);
+	waitpid(op->lazy_pid, NULL, 0);
+	__atomic_store_n(&op->lazy_pid, 0, __ATOMIC_RELEASE);
 }
 
 static void restore_fail(struct op *op, int r, int work_fd)
@@ -420,20 +564,27 @@ static void restore_fail(struct op *op, int r, int work_fd)
 		return;
 	}
 
-	op->image_at_fault = true;
 	line = criu_log_error(work_fd, "restore.log");
+	if (lazy_server_ended(op)) {
+		op_fail(op, r < 0 ? r : -EIO,
+			"the lazy-pages server ended during the restore (%d): %s",
+			r, line ? line : "no error in CRIU's log");
+		return;
+	}
+	op->image_at_fault = true;
 	op_fail(op, r < 0 ? r : -EIO, "CRIU restore failed (%d): %s", r,
 		line ? line : "no error in CRIU's log");
 }
 
 static void restore_image(struct op *op, struct store_image *img)
 {
-	_cleanup_free_ char *work = NULL;
+	_cleanup_free_ char *work = NULL, *config = NULL;
 	ino_t ino[2] = { 0, 0 };
+	int image_fd = store_image_dirfd(img);
 	uint64_t t0;
 	int r, work_fd;
 
-	r = read_info(store_image_dirfd(img), ino, &op->restored_nspid);
+	r = read_info(image_fd, ino, &op->restored_nspid);
 	if (r < 0) {
 		op->image_at_fault = true;
 		op_fail(op, r, "image has no readable %s", OP_INFO_FILE);
@@ -448,7 +599,13 @@ static void restore_image(struct op *op, struct store_image *img)
 	}
 
 	t0 = now_usec(CLOCK_MONOTONIC);
-	r = restore_criu(op, store_image_dirfd(img), work_fd, ino);
+	/* Without its page server the restore is an eager one, not none. */
+	if (op->lazy && lazy_server_start(op, image_fd, work_fd, work) >= 0 &&
+	    asprintf(&config, "%s/%s", work, LAZY_CONFIG) < 0)
+		config = NULL;
+	if (op->lazy_pid > 0 && !config)
+		lazy_server_kill(op);
+	r = restore_criu(op, image_fd, work_fd, config, ino);
 	op->criu_usec = now_usec(CLOCK_MONOTONIC) - t0;
 	if (r > 0 && !__atomic_load_n(&op->timed_out, __ATOMIC_ACQUIRE)) {
 		__atomic_store_n(&op->restored_pid, r, __ATOMIC_RELEASE);
@@ -458,8 +615,18 @@ static void restore_image(struct op *op, struct store_image *img)
 		if (r > 0)
 			kill(r, SIGKILL);
 		restore_fail(op, r, work_fd);
+		lazy_server_kill(op);
 	}
-	work_dir_remove(op, work_fd, work, op->r < 0);
+
+	/* The page server goes on in the work folder after the restore. */
+	if (op->lazy_pid > 0) {
+		op->lazy_pidfd = (int)syscall(SYS_pidfd_open, op->lazy_pid, 0);
+		op->lazy_work = TAKE_PTR(work);
+		close(work_fd);
+		return;
+	}
+	close(work_fd);
+	work_dir_remove(op, work, op->r < 0);
 }
 
 static void restore_run(struct op *op)
@@ -559,6 +726,8 @@ struct op *op_new(struct thawd *d, struct app *a, enum op_kind kind)
 	op->persist = d->cfg.persist_dir != NULL;
 	op->pipe_w[0] = op->pipe_w[1] = -1;
 	op->restored_pidfd = -1;
+	op->lazy_pidfd = -1;
+	op->lazy = kind == OP_RESTORE && a->m->lazy_pages && d->has_uffd;
 	op->id = strdup(a->m->id);
 	op->devfd_allow = join_patterns(a->m->devices);
 	if (!op->id) {
@@ -576,6 +745,14 @@ void op_free(struct op *op)
 	for (int i = 0; i < 2; i++)
 		close_fd(op->pipe_w[i]);
 	close_fd(op->restored_pidfd);
+	/* A page server nobody took: its app was never handed over. */
+	if (op->lazy_pid > 0) {
+		kill(op->lazy_pid, SIGKILL);
+		op_work_dir_remove(op->lazy_work, NULL, NULL);
+	}
+	close_fd(op->lazy_pidfd);
+	free(op->lazy_work);
+	free(op->lazy_reason);
 	free(op->id);
 	free(op->exe);
 	free(op->devfd_allow);

@@ -103,6 +103,10 @@ static void launch_answer(struct app *a, bool ready)
 					       app_start_to_string(a->start)));
 	json_object_object_add(o, "readyMs", json_object_new_double(ms));
 	json_object_object_add(o, "ready", json_object_new_boolean(ready));
+	if (a->start == START_RESTORED)
+		json_object_object_add(
+			o, "lazyPages",
+			json_object_new_boolean(a->restored_lazily));
 	if (a->reason)
 		json_object_object_add(o, "reason",
 				       json_object_new_string(a->reason));
@@ -392,12 +396,21 @@ static void restore_done(struct app *a, struct op *op)
 
 	a->start = START_RESTORED;
 	a->restored_usec = now_usec(CLOCK_MONOTONIC);
+	a->restored_lazily = op->lazy_pid > 0;
+	if (op->lazy_pid > 0) {
+		lazy_server_adopt(a, op->lazy_pid, TAKE_FD(op->lazy_pidfd),
+				  TAKE_PTR(op->lazy_work));
+		op->lazy_pid = 0;
+	} else if (op->lazy_reason) {
+		log_app(LOG_WARNING, a->m->id, a->pid, "restored eagerly: %s",
+			op->lazy_reason);
+	}
 	free(a->reason);
 	a->reason = NULL;
 	target = app_host_pid(a, op->restored_nspid);
 	log_app(LOG_INFO, a->m->id, a->pid,
-		"restored from %s in %llu ms (image check %llu ms, CRIU %llu ms)%s%s",
-		tiers[op->tier ? 1 : 0],
+		"restored%s from %s in %llu ms (image check %llu ms, CRIU %llu ms)%s%s",
+		a->restored_lazily ? " lazily" : "", tiers[op->tier ? 1 : 0],
 		(unsigned long long)(now_usec(CLOCK_MONOTONIC) -
 				     op->start_usec) /
 			1000,
@@ -682,8 +695,10 @@ void launch_app_exited(struct app *a, int code, int status)
 {
 	bool was_restored = a->start == START_RESTORED;
 	bool closing = a->state == APP_CLOSING;
+	bool pages_lost = !closing && lazy_server_failed(a);
 
 	prepare_app_exited(a);
+	lazy_server_stop(a);
 	if (code == CLD_EXITED)
 		log_app(closing ? LOG_INFO : LOG_WARNING, a->m->id, a->pid,
 			"exited with status %d", status);
@@ -696,10 +711,10 @@ void launch_app_exited(struct app *a, int code, int status)
 	app_set_state(a, APP_STOPPED);
 	a->pid = 0;
 	answer_close(a);
-	if (!closing)
+	if (!closing && !pages_lost)
 		note_quick_death(a);
 
-	if (a->restart_cold) {
+	if (a->restart_cold || pages_lost) {
 		a->restart_cold = false;
 		start_cold(a,
 			   was_restored ? START_COLD_AFTER_FAILED_RESTORE :

@@ -284,6 +284,7 @@ static int load_apps(struct thawd *d)
 		a->d = d;
 		a->m = TAKE_PTR(list[i]);
 		a->pidfd = -1;
+		a->lazy.pidfd = -1;
 		a->out[0].fd = a->out[1].fd = -1;
 		a->restore_r[0] = a->restore_r[1] = -1;
 	}
@@ -365,6 +366,10 @@ static int open_store(struct thawd *d)
 
 	d->criu_version = criu_version_of(d->cfg.criu);
 	d->hal_version = hal_version_of_system();
+	d->has_uffd = lazy_pages_available();
+	if (!d->has_uffd)
+		log_warning(
+			"no userfaultfd: apps asking for lazy pages are restored eagerly");
 	sc.criu_version = d->criu_version;
 	sc.hal_version = d->hal_version;
 
@@ -509,6 +514,7 @@ static void thawd_done(struct thawd *d)
 		struct app *a = &d->apps[i];
 
 		app_kill_tree(a);
+		lazy_server_stop(a);
 		app_manifest_free(a->m);
 		free(a->params);
 		free(a->reason);

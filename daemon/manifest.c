@@ -281,6 +281,7 @@ static int check_known(struct json_object *obj, struct manifest *m,
 		"waitReady",
 		"description",
 		"workingDirectory",
+		"lazyPages",
 	};
 
 	json_object_object_foreach(obj, key, val) {
@@ -335,6 +336,9 @@ static int parse_fields(struct json_object *obj, struct manifest *m,
 			       ret_error);
 	if (r >= 0)
 		r = parse_bool(obj, "checkpoint", &m->checkpoint, m->file,
+			       ret_error);
+	if (r >= 0)
+		r = parse_bool(obj, "lazyPages", &m->lazy_pages, m->file,
 			       ret_error);
 	if (r >= 0 && json_object_object_get_ex(obj, "policy", &v))
 		r = parse_policy(v, m, ret_error);

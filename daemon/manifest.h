@@ -19,6 +19,7 @@ struct manifest {
 	bool checkpoint; /* per-app switch, default true */
 	bool wait_ready; /* launches wait for its ready call; default:
 			  * checkpointable */
+	bool lazy_pages; /* restores bring pages in on demand */
 	char **devices;	 /* device path patterns the plugin reopens */
 	/* Seconds; 0 means thawd's default. */
 	unsigned ready_timeout;

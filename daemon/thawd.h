@@ -78,6 +78,18 @@ enum app_start {
 	START_COLD_AFTER_FAILED_RESTORE,
 };
 
+/*
+ * The `criu lazy-pages` daemon serving a lazily restored app's memory,
+ * until it exits once every page is in place.
+ */
+struct lazy_server {
+	pid_t pid; /* 0: none */
+	int pidfd;
+	sd_event_source *src;
+	char *work; /* its folder: socket, log; removed when it ends */
+	uint64_t start_usec;
+};
+
 struct outpipe {
 	struct app *app;
 	int fd; /* read end */
@@ -127,6 +139,8 @@ struct app {
 	struct conn *close_conn;
 	sd_event_source *kill_timer;
 	bool restart_cold; /* start again once it has exited */
+	bool restored_lazily;
+	struct lazy_server lazy;
 };
 
 struct thawd {
@@ -152,6 +166,7 @@ struct thawd {
 	 * unknown, and then not compared. */
 	char *criu_version;
 	char *hal_version;
+	bool has_uffd; /* the kernel gives userfaultfd: lazy restores */
 };
 
 /* server.c */
@@ -190,6 +205,15 @@ void reap_strays(struct thawd *d);
 void app_end_leftovers(struct thawd *d);
 /* Whether @pid is an app's root or a restore's result thawd holds. */
 bool app_pid_is_tracked(struct thawd *d, pid_t pid);
+
+/* lazy.c: lazy restores' page servers, on the main thread */
+bool lazy_pages_available(void);
+void lazy_server_adopt(struct app *a, pid_t pid, int pidfd, char *work);
+void lazy_server_stop(struct app *a);
+/* Whether the server of @a, whose app has just died, had ended before
+ * every page was in place (its end is waited for briefly): then the
+ * missing pages, not the image, killed the app. */
+bool lazy_server_failed(struct app *a);
 
 /* launch.c */
 void launch_request(struct app *a, struct conn *c, const struct request *r);
@@ -251,6 +275,7 @@ struct op {
 	char *devfd_allow; /* the plugin's device patterns, ':'-separated */
 	ino_t pipe_ino[2]; /* dump: the app's pipes */
 	int pipe_w[2];	   /* restore: fresh pipes' write ends */
+	bool lazy;	   /* restore: pages on demand, from a page server */
 
 	/* Outputs, valid once done. */
 	int r;
@@ -266,6 +291,10 @@ struct op {
 	char *repair;
 	char *persist_reason;
 	int persist_r;
+	pid_t lazy_pid; /* restore: the page server, still serving */
+	int lazy_pidfd;
+	char *lazy_work;
+	char *lazy_reason; /* why a lazy restore went eager */
 
 	/* Shared: written by one side, read by the other, atomically. */
 	int tid;   /* the worker's thread id */
@@ -282,6 +311,9 @@ struct op *op_new(struct thawd *d, struct app *a, enum op_kind kind);
 void op_free(struct op *op);
 int op_setup(struct thawd *d);
 int op_env_setup(void);
+/* Removes a restore's work folder, keeping its @log as @keep_as first
+ * when both are given. */
+void op_work_dir_remove(const char *path, const char *log, const char *keep_as);
 
 /* In the environment of every CRIU that thawd runs: its socket's path. */
 #define THAW_CRIU_OWNER_ENV "THAW_CRIU_OWNER"

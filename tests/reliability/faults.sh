@@ -16,6 +16,10 @@
 #   persist-gone    it is lazily unmounted under thawd
 #   device          a device node the image holds is removed before the
 #                   restore (the thaw-devfd plugin reopens it by path)
+#   lazy-pages      the lazy-pages server SIGKILLed as the lazy restore
+#                   ends, while it still copies pages in (slowed by
+#                   strace): thawd must not leave the app with holes
+#                   where its memory was
 # After each: thawd answers, no process of the test is stopped (t/T) or
 # runs outside thawd's tree, no CRIU is left, the next launch gives a
 # running app that verifies its state, and a later launch restores an
@@ -268,7 +272,54 @@ fault_device() {
 		th_fail "the failed restore did not go through the plugin"
 }
 
+# A field of app ID's entry in the running list ("" when not there).
+running_field() {
+	rel_call running | "$REL_PY" -c '
+import json, sys
+for r in json.loads(sys.stdin.readline()).get("running", []):
+    if r.get("id") == sys.argv[1]:
+        print(r.get(sys.argv[2], ""))' "$1" "$2"
+}
+
+fault_lazy_pages() {
+	local answer start pid
+	rel_manifest app 16 11 "" '"lazyPages": true'
+	start
+	rel_launch app cold
+	rel_close app
+	echo 20000 >"$REL_CTL/lazy-slow"
+	killer "file:$TH_RUN_DIR/work-app-*/restore.log:Restore finished successfully" \
+		"lazy:$TH_RUN_DIR"
+	# The launch may end before the kill (the app was ready first) or
+	# after it (a cold start): either way the restored copy must go.
+	answer=$(rel_call launch '{"id": "app"}') ||
+		th_fail "launch during which the lazy-pages server was killed: $answer"
+	th_note "launch answer: $answer"
+	start=$(rel_field start <<<"$answer")
+	pid=$(rel_field pid <<<"$answer")
+	killer_done
+	rm -f "$REL_CTL/lazy-slow"
+	th_wait_until 20 grep -q "app\[[0-9]*\]: the lazy-pages server was killed by signal 9 .* its memory is incomplete" "$TH_LOG" ||
+		th_fail "thawd did not end the app whose pages were lost"
+	if [[ $start == restored ]]; then
+		th_wait_until 20 eval '! kill -0 '"$pid"' 2>/dev/null' ||
+			th_fail "the restored app $pid lives on without its pages"
+	fi
+	# The app started again cold, and verifies its state.
+	th_wait_until 20 eval '[[ $(running_field app start) == cold* ]]' ||
+		th_fail "app not running cold after the fault: $(rel_call running)"
+	pid=$(running_field app pid)
+	rel_wait_result "$pid" dumped
+	[[ -e $TH_RUN_DIR/app.lazy-pages.log ]] ||
+		th_fail "the killed server's log was not kept"
+	after_fault
+	image_works app
+	grep -q "app\[[0-9]*\]: lazy pages: every page in place" "$TH_LOG" ||
+		th_fail "the restore after the fault was not a complete lazy one"
+}
+
 case $kind in
+lazy-pages) fault_lazy_pages ;;
 criu-dump) fault_criu_op dump ;;
 criu-parasite) fault_criu_op parasite ;;
 criu-restore) fault_criu_op restore ;;

@@ -12,6 +12,7 @@ TARGET:
     app:ID              every process of app ID
     pidfile:PATH        the pid on PATH's last line (the CRIU wrapper's)
     pid:N               that pid
+    lazy:DIR            the `criu lazy-pages` server working in DIR/...
 
 Prints what it killed and exits 0, or exits 1 when WHEN never came.
 """
@@ -37,6 +38,29 @@ def app_pids(sock, app):
         if want <= env:
             pids.append(int(d))
     return pids
+
+
+def lazy_servers(work_parent):
+    """CRIU itself, not a wrapper (strace) that runs it."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % d) as f:
+                comm = f.read().strip()
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if not comm.startswith("criu") or b"lazy-pages" not in argv:
+            continue
+        if "--work-dir" in (a.decode(errors="replace") for a in argv):
+            i = argv.index(b"--work-dir")
+            if i + 1 < len(argv) and argv[i + 1].decode(
+                    errors="replace").startswith(work_parent + "/"):
+                found.append(int(d))
+    return found
 
 
 def state(pid):
@@ -73,6 +97,8 @@ def targets(sock, target):
             return [int(f.read().split()[-1])]
     if kind == "pid":
         return [int(arg)]
+    if kind == "lazy":
+        return lazy_servers(arg)
     raise SystemExit("bad TARGET " + target)
 
 

@@ -11,7 +11,11 @@
 #                                 a number of seconds, the runs for an app
 #                                 whose manifest has $REL_SLOW_POLICY (the
 #                                 device pattern, which thawd passes to
-#                                 CRIU's environment) sleep that long first
+#                                 CRIU's environment) sleep that long first;
+#                                 while $REL_CTL/lazy-slow exists, a lazy-
+#                                 pages server runs under strace with each
+#                                 of its ioctls (the page copies) delayed
+#                                 by that many microseconds
 #   rel_call METHOD [PAYLOAD]     th_call (with the system's python),
 #                                 counted as a request served
 #   rel_field FIELD               a flat field of the answer on stdin
@@ -87,6 +91,11 @@ rel_criu_wrapper() {
 echo \$\$ >>"$REL_CTL/pids"
 if [[ -s "$REL_CTL/delay" && \${THAW_DEVFD_ALLOW:-} == *thaw-rel-slow* ]]; then
 	sleep "\$(cat "$REL_CTL/delay")"
+fi
+if [[ \${1:-} == lazy-pages && -s "$REL_CTL/lazy-slow" ]]; then
+	exec strace -qq -o /dev/null -e trace=ioctl \\
+		-e inject=ioctl:delay_exit="\$(cat "$REL_CTL/lazy-slow")" \\
+		"$TH_CRIU" "\$@"
 fi
 exec "$TH_CRIU" "\$@"
 EOF
