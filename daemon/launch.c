@@ -212,6 +212,8 @@ static void start_restore(struct app *a)
 	}
 
 	a->op = op;
+	/* Not yet known: the running list must not show the last one's. */
+	a->start = START_NONE;
 	app_set_state(a, APP_RESTORING);
 }
 
