@@ -69,7 +69,7 @@ int exstate_configure(struct exstate *state, int argc, char **argv,
 	    exapp_arg_u64(argc, argv, "seed", "THAW_EX_SEED", 1, &seed) < 0 ||
 	    exapp_arg_u64(argc, argv, "compressible", "THAW_EX_COMPRESSIBLE",
 			  25, &pct) < 0 ||
-	    exapp_arg_u64(argc, argv, "passes", "THAW_EX_PASSES", 20, &passes) <
+	    exapp_arg_u64(argc, argv, "passes", "THAW_EX_PASSES", 34, &passes) <
 		    0)
 		return -EINVAL;
 	if (mib == 0 || mib > (1u << 20) || pct > 100 || passes == 0 ||
