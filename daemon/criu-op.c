@@ -526,6 +526,8 @@ static int lazy_server_start(struct op *op, int image_fd, int work_fd,
 	}
 
 	__atomic_store_n(&op->lazy_pid, pid, __ATOMIC_RELEASE);
+	free(op->lazy_reason);
+	op->lazy_reason = NULL;
 	return 0;
 }
 
@@ -576,13 +578,23 @@ static void restore_fail(struct op *op, int r, int work_fd)
 		line ? line : "no error in CRIU's log");
 }
 
-static void restore_image(struct op *op, struct store_image *img)
+/* Whether two fds name the same folder. */
+static bool same_dir(int a, int b)
 {
-	_cleanup_free_ char *work = NULL, *config = NULL;
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static void restore_image(struct op *op, struct store_image *img, int work_fd,
+			  const char *work)
+{
+	_cleanup_free_ char *config = NULL;
 	ino_t ino[2] = { 0, 0 };
 	int image_fd = store_image_dirfd(img);
 	uint64_t t0;
-	int r, work_fd;
+	int r;
 
 	r = read_info(image_fd, ino, &op->restored_nspid);
 	if (r < 0) {
@@ -591,20 +603,16 @@ static void restore_image(struct op *op, struct store_image *img)
 		return;
 	}
 
-	work_fd = work_dir_open(op, &work);
-	if (work_fd < 0) {
-		op_fail(op, work_fd, "no work folder in %s: %s", op->run_dir,
-			strerror(-work_fd));
-		return;
+	/* Without its page server the restore is an eager one, not none. */
+	if (op->lazy && op->lazy_pid <= 0)
+		lazy_server_start(op, image_fd, work_fd, work);
+	if (op->lazy_pid > 0 &&
+	    asprintf(&config, "%s/%s", work, LAZY_CONFIG) < 0) {
+		config = NULL;
+		lazy_server_kill(op);
 	}
 
 	t0 = now_usec(CLOCK_MONOTONIC);
-	/* Without its page server the restore is an eager one, not none. */
-	if (op->lazy && lazy_server_start(op, image_fd, work_fd, work) >= 0 &&
-	    asprintf(&config, "%s/%s", work, LAZY_CONFIG) < 0)
-		config = NULL;
-	if (op->lazy_pid > 0 && !config)
-		lazy_server_kill(op);
 	r = restore_criu(op, image_fd, work_fd, config, ino);
 	op->criu_usec = now_usec(CLOCK_MONOTONIC) - t0;
 	if (r > 0 && !__atomic_load_n(&op->timed_out, __ATOMIC_ACQUIRE)) {
@@ -615,25 +623,33 @@ static void restore_image(struct op *op, struct store_image *img)
 		if (r > 0)
 			kill(r, SIGKILL);
 		restore_fail(op, r, work_fd);
-		lazy_server_kill(op);
 	}
-
-	/* The page server goes on in the work folder after the restore. */
-	if (op->lazy_pid > 0) {
-		op->lazy_pidfd = (int)syscall(SYS_pidfd_open, op->lazy_pid, 0);
-		op->lazy_work = TAKE_PTR(work);
-		close(work_fd);
-		return;
-	}
-	close(work_fd);
-	work_dir_remove(op, work, op->r < 0);
 }
 
+/*
+ * A lazy restore's page server starts on the fast tier's copy while the
+ * store checks it, since its start takes about as long as the check.  It
+ * reads no page before the restore connects, which comes after the
+ * check, and it is replaced unless the checked image is that very folder.
+ */
 static void restore_run(struct op *op)
 {
+	_cleanup_free_ char *reason = NULL, *work = NULL;
+	_cleanup_close_ int early_fd = -1;
 	struct store_image *img = NULL;
-	_cleanup_free_ char *reason = NULL;
-	int r;
+	int r, work_fd;
+
+	work_fd = work_dir_open(op, &work);
+	if (work_fd < 0) {
+		op_fail(op, work_fd, "no work folder in %s: %s", op->run_dir,
+			strerror(-work_fd));
+		return;
+	}
+	if (op->lazy) {
+		early_fd = store_image_peek(op->store, op->id);
+		if (early_fd >= 0)
+			lazy_server_start(op, early_fd, work_fd, work);
+	}
 
 	r = store_image_open(op->store, op->id, &img, &reason, &op->repair);
 	if (r < 0) {
@@ -643,13 +659,27 @@ static void restore_run(struct op *op)
 		op->image_at_fault = r == -EBADMSG || r == -ESTALE;
 		op_fail(op, r, "image refused: %s",
 			reason ? reason : strerror(-r));
+	} else {
+		op->tier = store_image_source(img);
+		op->check_usec = store_image_check_usec(img);
+		if (op->lazy_pid > 0 &&
+		    !same_dir(early_fd, store_image_dirfd(img)))
+			lazy_server_kill(op);
+		restore_image(op, img, work_fd, work);
+		store_image_close(img);
+	}
+	if (op->r < 0)
+		lazy_server_kill(op);
+
+	/* The page server goes on in the work folder after the restore. */
+	if (op->lazy_pid > 0) {
+		op->lazy_pidfd = (int)syscall(SYS_pidfd_open, op->lazy_pid, 0);
+		op->lazy_work = TAKE_PTR(work);
+		close(work_fd);
 		return;
 	}
-	op->tier = store_image_source(img);
-	op->check_usec = store_image_check_usec(img);
-
-	restore_image(op, img);
-	store_image_close(img);
+	close(work_fd);
+	work_dir_remove(op, work, op->r < 0 && r >= 0);
 }
 
 static void *op_thread(void *userdata)

@@ -119,14 +119,18 @@ static int checkpoint_ask(void)
 	return THAW_CHECKPOINT_SKIPPED;
 }
 
-/* Has the HAL take back what it released; returns result or -EIO. */
+/*
+ * Has the HAL take back what it released; returns result, or -EIO in the
+ * original, or -ENOTRECOVERABLE in a restored copy: there nothing is left
+ * to go on with, as the resources were released by another process.
+ */
 static int hal_take_back(int result)
 {
 	if (result == THAW_CHECKPOINT_RESTORED) {
 		if (HAL_CRIU_PostRestoreNotify() == 0)
 			return result;
 		error_from_hal("HAL_CRIU_PostRestoreNotify");
-		return -EIO;
+		return -ENOTRECOVERABLE;
 	}
 
 	if (HAL_CRIU_PostDumpNotify() == 0)

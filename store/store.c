@@ -427,6 +427,19 @@ int store_image_open(struct store *store, const char *app_id,
 	return r;
 }
 
+int store_image_peek(struct store *store, const char *app_id)
+{
+	_cleanup_close_ int app_fd = -1;
+	uint64_t seq;
+
+	if (!store || !app_id_is_valid(app_id))
+		return -EINVAL;
+	app_fd = open_app_dir(store, STORE_TIER_TMPFS, app_id, false);
+	if (app_fd < 0)
+		return app_fd;
+	return open_current_at(app_fd, &seq);
+}
+
 int store_image_dirfd(const struct store_image *image)
 {
 	return image->dir_fd;

@@ -145,6 +145,14 @@ int store_image_open(struct store *store, const char *app_id,
 		     struct store_image **ret, char **ret_reason,
 		     char **ret_repair);
 
+/*
+ * The folder of the fast tier's current image, unchecked: the copy that
+ * store_image_open() checks first.  For work that may begin before the
+ * check and must be undone unless store_image_open() returns this very
+ * folder (compare the inodes).  Returns an fd or a negative errno.
+ */
+int store_image_peek(struct store *store, const char *app_id);
+
 int store_image_dirfd(const struct store_image *image);
 const char *store_image_path(const struct store_image *image);
 enum store_tier store_image_source(const struct store_image *image);

@@ -58,6 +58,12 @@ static int after_checkpoint(const char *app, int r, const struct exstate *state,
 	case -ENOTCONN:
 		exapp_log(app, "not launched by thawd: running alone");
 		return 0;
+	case -ENOTRECOVERABLE:
+		/* A restored copy without its resources: thawd starts the
+		 * app cold once this one is gone. */
+		exapp_log(app, "restored without its resources, exiting: %s",
+			  thaw_last_error());
+		return r;
 	default:
 		/* A failed checkpoint leaves the app running as it was. */
 		exapp_log(app, "checkpoint failed: %s (%s): running on",

@@ -78,11 +78,12 @@ int thaw_hook_add(thaw_before_fn before, thaw_after_fn after, void *userdata);
  * Returns an enum thaw_checkpoint_result, or a negative errno: -ENOTCONN
  * when the process was not launched by thawd, -ECANCELED when a before
  * hook or the HAL refused, -EIO when the dump failed or the HAL could not
- * take back what it had released (after a restore this leaves a copy
- * without its resources: the app should exit and be started cold),
- * -ETIMEDOUT when thawd gave no verdict in time, thawd's errorCode when it
- * refused the request.  On failure the app keeps running with everything
- * the HAL released taken back; thaw_last_error() says why.
+ * take back what it had released after the dump, -ENOTRECOVERABLE in a
+ * restored copy whose HAL could not take back its resources (the copy
+ * should exit: thawd then starts the app cold), -ETIMEDOUT when thawd
+ * gave no verdict in time, thawd's errorCode when it refused the request.
+ * On any other failure the app keeps running with everything the HAL
+ * released taken back; thaw_last_error() says why.
  */
 int thaw_checkpoint(void);
 

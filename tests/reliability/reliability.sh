@@ -12,7 +12,7 @@ here=$(dirname "$0")
 stats=$(mktemp /tmp/thaw-reliability-stats.XXXXXX)
 logs=$(mktemp -d /tmp/thaw-reliability-logs.XXXXXX)
 trap 'rm -f "$stats"' EXIT
-faults=${REL_FAULTS:-criu-dump criu-parasite criu-restore app-dump thawd-launch thawd-dump thawd-persist persist-full persist-ro persist-gone device}
+faults=${REL_FAULTS:-criu-dump criu-parasite criu-restore app-dump thawd-launch thawd-dump thawd-persist persist-full persist-ro persist-gone device lazy-pages}
 failed=()
 
 run() {
