@@ -29,6 +29,10 @@
 #   rel_close ID                  close and wait until it is gone
 #   rel_wait_result PID START     waits for rel-app's verdict file
 #   rel_sample                    "fds rss_kib children zombies" of thawd
+#   rel_soak_sample C LAST        a soak's sample after cycle C; checks
+#                                 for zombies and stopped processes
+#   rel_soak_bounds CYCLES MIB FD0 RSS0
+#                                 a soak's bounds at its end
 #   rel_app_pids                  every process of thawd's tree and every
 #                                 stray of the test
 #   rel_no_frozen [all]           fails if a process of thawd's tree (and
@@ -292,4 +296,39 @@ rel_no_stray_mounts() {
 # Whether thawd serves: a running request is answered.
 rel_serves() {
 	rel_call running >/dev/null || th_fail "thawd does not answer: running"
+}
+
+# A soak's sample after cycle C of LAST: fails on a zombie in thawd's
+# tree or a stopped process; cycle 2's figures start the steady state.
+rel_soak_sample() {
+	local c=$1 last=$2 fd rss ch z
+	read -r fd rss ch z < <(rel_sample)
+	((z == 0)) || th_fail "cycle $c: $z zombies in thawd's tree"
+	rel_no_frozen
+	if ((c == 2)); then
+		REL_STEADY=("$fd" "$rss" "$ch")
+	fi
+	if ((c <= 3 || c % 10 == 0 || c == last)) && [[ -z ${REL_QUIET:-} ]]; then
+		printf '%6d %6d %8d %9d %8d\n' "$c" "$fd" "$rss" "$ch" "$z" >&2
+	fi
+}
+
+# A soak's end, after CYCLES cycles: thawd's fds and children as at the
+# steady state's start, its RSS grown by less than RSS_MIB MiB.  Records
+# the figures and leaves the last sample in REL_END (fds, RSS KiB).
+rel_soak_bounds() {
+	local cycles=$1 rss_mib=$2 fd0=$3 rss0=$4 fde rsse che
+	read -r fde rsse che _ < <(rel_sample)
+	rel_stat fds_start "$fd0"
+	rel_stat fds_end "$fde"
+	rel_stat rss_start_kib "$rss0"
+	rel_stat rss_end_kib "$rsse"
+	REL_END=("$fde" "$rsse")
+	((cycles >= 2)) || return 0
+	((fde == REL_STEADY[0])) ||
+		th_fail "thawd holds $fde fds after the last cycle, ${REL_STEADY[0]} after cycle 2"
+	((che == REL_STEADY[2])) ||
+		th_fail "thawd has $che children after the last cycle, ${REL_STEADY[2]} after cycle 2"
+	((rsse - REL_STEADY[1] < rss_mib * 1024)) ||
+		th_fail "thawd's RSS grew from ${REL_STEADY[1]} to $rsse KiB (bound $rss_mib MiB)"
 }

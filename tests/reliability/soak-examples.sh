@@ -96,31 +96,11 @@ for ((c = 1; c <= cycles; c++)); do
 		! ex_alive "$EX_PID" || th_fail "$id (pid $EX_PID) survived its close"
 	done
 	rel_stat cycles
-	read -r fd rss ch z < <(rel_sample)
-	((z == 0)) || th_fail "cycle $c: $z zombies in thawd's tree"
-	rel_no_frozen
-	if ((c == 2)); then
-		fds=$fd rss_s=$rss chs=$ch
-	fi
-	if ((c <= 3 || c % 10 == 0 || c == cycles)) && [[ -z ${REL_QUIET:-} ]]; then
-		printf '%6d %6d %8d %9d %8d\n' "$c" "$fd" "$rss" "$ch" "$z" >&2
-	fi
+	rel_soak_sample "$c" "$cycles"
 done
 t1=$(date +%s.%N)
-read -r fde rsse che _ < <(rel_sample)
-rel_stat fds_start "$fd0"
-rel_stat fds_end "$fde"
-rel_stat rss_start_kib "$rss0"
-rel_stat rss_end_kib "$rsse"
-
-if ((cycles >= 2)); then
-	((fde == fds)) ||
-		th_fail "thawd holds $fde fds after the last cycle, $fds after cycle 2"
-	((che == chs)) ||
-		th_fail "thawd has $che children after the last cycle, $chs after cycle 2"
-	((rsse - rss_s < rss_bound * 1024)) ||
-		th_fail "thawd's RSS grew from $rss_s to $rsse KiB (bound $rss_bound MiB)"
-fi
+rel_soak_bounds "$cycles" "$rss_bound" "$fd0" "$rss0"
+fde=${REL_END[0]} rsse=${REL_END[1]}
 
 # Every restore came from the one image cycle 1 made.
 for id in "${EX_APPS[@]}"; do

@@ -38,7 +38,7 @@ done
 # (make check -j) cannot turn a restore into a fallback.
 th_start_thawd --dump-timeout 20 --restore-timeout 20
 
-read -r fd0 rss0 ch0 z0 < <(rel_sample)
+read -r fd0 rss0 _ _ < <(rel_sample)
 printf '%6s %6s %8s %9s %8s\n' cycle fds rss_kib children zombies >&2
 t0=$(date +%s.%N)
 for ((c = 1; c <= cycles; c++)); do
@@ -55,31 +55,11 @@ for ((c = 1; c <= cycles; c++)); do
 		rel_close "soak-$i"
 	done
 	rel_stat cycles
-	read -r fd rss ch z < <(rel_sample)
-	((z == 0)) || th_fail "cycle $c: $z zombies in thawd's tree"
-	rel_no_frozen
-	if ((c == 2)); then
-		fds=$fd rss_s=$rss chs=$ch
-	fi
-	if ((c <= 3 || c % 10 == 0 || c == cycles)) && [[ -z ${REL_QUIET:-} ]]; then
-		printf '%6d %6d %8d %9d %8d\n' "$c" "$fd" "$rss" "$ch" "$z" >&2
-	fi
+	rel_soak_sample "$c" "$cycles"
 done
 t1=$(date +%s.%N)
-read -r fde rsse che ze < <(rel_sample)
-rel_stat fds_start "$fd0"
-rel_stat fds_end "$fde"
-rel_stat rss_start_kib "$rss0"
-rel_stat rss_end_kib "$rsse"
-
-if ((cycles >= 2)); then
-	((fde == fds)) ||
-		th_fail "thawd holds $fde fds after the last cycle, $fds after cycle 2"
-	((che == chs)) ||
-		th_fail "thawd has $che children after the last cycle, $chs after cycle 2"
-	((rsse - rss_s < rss_bound * 1024)) ||
-		th_fail "thawd's RSS grew from $rss_s to $rsse KiB (bound $rss_bound MiB)"
-fi
+rel_soak_bounds "$cycles" "$rss_bound" "$fd0" "$rss0"
+fde=${REL_END[0]} rsse=${REL_END[1]}
 
 for ((i = 0; i < napps; i++)); do
 	n=$(find "$TH_TMPFS_DIR/soak-$i" -maxdepth 1 -name 'img-*' | wc -l)
@@ -97,6 +77,6 @@ echo "soak: $cycles cycles of $napps app(s) of $mib MiB in" \
 	"RSS $rss0 -> $rsse KiB"
 echo "BENCH name=soak_cycles_per_second value=$(printf '%.3f' "$rate")" \
 	"unit=cycles/s cycles=$cycles apps=$napps mib=$mib"
-echo "BENCH name=soak_thawd_rss_growth value=$((rsse - rss_s)) unit=KiB" \
+echo "BENCH name=soak_thawd_rss_growth value=$((rsse - REL_STEADY[1])) unit=KiB" \
 	"cycles=$cycles"
 exit 0
