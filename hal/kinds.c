@@ -105,6 +105,7 @@ int res_file_init(struct resource *r, const char *path)
 	if (st.st_nlink == 0)
 		return -ENOENT;
 
+	r->st_dev = st.st_dev;
 	return fd_init_common(r, path);
 }
 

@@ -381,13 +381,14 @@ static int acquire_all(enum hal_reason reason, struct hal_text *report)
 }
 
 /*
- * The data of each file open for writing reaches the disk before the
- * dump: an image kept across power-off must not outlive what the app
- * believes it wrote.  The files alone, not syncfs(): the rest of the
- * file system may hold far more dirty data than the app, and the time
- * budget is the app's.  Writeback of every file starts first, so that
- * the first fdatasync() commits the journal for all of them and the
- * others find their data already stable.
+ * What each file open for writing holds reaches the disk before the
+ * dump: an image kept across power-off must not be newer than the files
+ * it goes with.  The files alone, not syncfs(): the rest of the file
+ * system may hold far more dirty data than the app, and the time budget
+ * is the app's.  Every file's data is written and waited for first; then
+ * one fdatasync() per file system commits the journal, which on ext4
+ * carries every earlier size change with it, and flushes the device's
+ * cache once rather than once a file.
  */
 static bool file_is_written(const struct resource *r)
 {
@@ -397,13 +398,33 @@ static bool file_is_written(const struct resource *r)
 
 static void sync_files(void)
 {
-	for (size_t i = 0; i < n_table; i++)
-		if (file_is_written(table[i]))
-			sync_file_range(table[i]->fd, 0, 0,
-					SYNC_FILE_RANGE_WRITE);
-	for (size_t i = 0; i < n_table; i++)
-		if (file_is_written(table[i]))
-			fdatasync(table[i]->fd);
+	static const unsigned steps[] = {
+		SYNC_FILE_RANGE_WRITE,
+		SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+			SYNC_FILE_RANGE_WAIT_AFTER,
+	};
+	dev_t done[16];
+	size_t n_done = 0;
+
+	for (size_t s = 0; s < ARRAY_SIZE(steps); s++)
+		for (size_t i = 0; i < n_table; i++)
+			if (file_is_written(table[i]))
+				sync_file_range(table[i]->fd, 0, 0, steps[s]);
+
+	for (size_t i = 0; i < n_table; i++) {
+		struct resource *r = table[i];
+		bool seen = false;
+
+		if (!file_is_written(r))
+			continue;
+		for (size_t j = 0; j < n_done && !seen; j++)
+			seen = done[j] == r->st_dev;
+		if (seen)
+			continue;
+		fdatasync(r->fd);
+		if (n_done < ARRAY_SIZE(done))
+			done[n_done++] = r->st_dev;
+	}
 }
 
 static int reserved_fd_open(void)

@@ -31,6 +31,7 @@ struct resource {
 	int fl_flags; /* F_GETFL */
 	off_t offset;
 	bool seekable;
+	dev_t st_dev; /* files: the file system they are on */
 	char *path;
 
 	/* sockets */

@@ -129,10 +129,11 @@ int hal_shm_register(const void *addr, unsigned flags, hal_refill_fn refill,
 
 /*
  * A regular file, usually open for writing on persistent storage.  Before
- * the dump its data is synced (fdatasync() when open for writing) and
- * the fd closed; afterwards the file is reopened by @path
- * (NULL: the path it was opened by) with the same flags and put back at
- * @fd with its offset, whatever the file's size has become meanwhile.
+ * the dump its data, when it is open for writing, is written out and
+ * waited for (then one fdatasync() per file system), and the fd closed;
+ * afterwards the file is reopened by @path (NULL: the path it was opened
+ * by) with the same flags and put back at @fd with its offset, whatever
+ * the file's size has become meanwhile.
  */
 int hal_file_register(int fd, const char *path);
 
