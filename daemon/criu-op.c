@@ -467,12 +467,12 @@ static int lazy_config_write(int work_fd)
 }
 
 /*
- * Starts `criu lazy-pages` on the verified image, in the work folder
- * where the restore looks for its socket, and waits until it serves.
- * It reads the image through the store's fd, not by a path that a new
- * dump could replace meanwhile.
+ * Starts `criu lazy-pages` on the image folder @image_fd, in the work
+ * folder where the restore looks for its socket.  It reads the image
+ * through that fd, not by a path that a new dump could swap meanwhile.
+ * Returns the read end of its --status-fd pipe for lazy_server_ready().
  */
-static int lazy_server_start(struct op *op, int image_fd, int work_fd,
+static int lazy_server_spawn(struct op *op, int image_fd, int work_fd,
 			     const char *work)
 {
 	char images[32], status_arg[16];
@@ -480,7 +480,6 @@ static int lazy_server_start(struct op *op, int image_fd, int work_fd,
 			 images,	   "--work-dir", (char *)work,
 			 "--status-fd",	   status_arg,	 "--log-file",
 			 LAZY_LOG,	   "-v4",	 NULL };
-	_cleanup_free_ char *line = NULL;
 	int status[2], r;
 	pid_t pid;
 
@@ -510,25 +509,38 @@ static int lazy_server_start(struct op *op, int image_fd, int work_fd,
 		_exit(127);
 	}
 	close(status[1]);
-	r = lazy_wait_serving(status[0]);
-	close(status[0]);
-	if (r < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		line = criu_log_error(work_fd, LAZY_LOG);
-		free(op->lazy_reason);
-		if (asprintf(&op->lazy_reason,
-			     "the lazy-pages server did not start (%s): %s",
-			     strerror(-r),
-			     line ? line : "no error in its log") < 0)
-			op->lazy_reason = NULL;
-		return r;
-	}
-
 	__atomic_store_n(&op->lazy_pid, pid, __ATOMIC_RELEASE);
+	return status[0];
+}
+
+static void lazy_server_kill(struct op *op)
+{
+	if (op->lazy_pid <= 0)
+		return;
+	kill(op->lazy_pid, SIGKILL);
+	waitpid(op->lazy_pid, NULL, 0);
+	__atomic_store_n(&op->lazy_pid, 0, __ATOMIC_RELEASE);
+}
+
+/* Waits until the spawned server serves; kills it when it does not. */
+static int lazy_server_ready(struct op *op, int status_fd, int work_fd)
+{
+	_cleanup_free_ char *line = NULL;
+	int r;
+
+	r = lazy_wait_serving(status_fd);
 	free(op->lazy_reason);
 	op->lazy_reason = NULL;
-	return 0;
+	if (r >= 0)
+		return 0;
+
+	lazy_server_kill(op);
+	line = criu_log_error(work_fd, LAZY_LOG);
+	if (asprintf(&op->lazy_reason,
+		     "the lazy-pages server did not start (%s): %s",
+		     strerror(-r), line ? line : "no error in its log") < 0)
+		op->lazy_reason = NULL;
+	return r;
 }
 
 /* Whether the page server has already ended, which it must not before
@@ -543,15 +555,6 @@ static bool lazy_server_ended(struct op *op)
 		   WEXITED | WNOHANG | WNOWAIT) < 0)
 		return true;
 	return si.si_pid == op->lazy_pid;
-}
-
-static void lazy_server_kill(struct op *op)
-{
-	if (op->lazy_pid <= 0)
-		return;
-	kill(op->lazy_pid, SIGKILL);
-	waitpid(op->lazy_pid, NULL, 0);
-	__atomic_store_n(&op->lazy_pid, 0, __ATOMIC_RELEASE);
 }
 
 static void restore_fail(struct op *op, int r, int work_fd)
@@ -588,7 +591,7 @@ static bool same_dir(int a, int b)
 }
 
 static void restore_image(struct op *op, struct store_image *img, int work_fd,
-			  const char *work)
+			  const char *work, int *lazy_status)
 {
 	_cleanup_free_ char *config = NULL;
 	ino_t ino[2] = { 0, 0 };
@@ -604,8 +607,20 @@ static void restore_image(struct op *op, struct store_image *img, int work_fd,
 	}
 
 	/* Without its page server the restore is an eager one, not none. */
-	if (op->lazy && op->lazy_pid <= 0)
-		lazy_server_start(op, image_fd, work_fd, work);
+	if (op->lazy && op->lazy_pid <= 0) {
+		*lazy_status = lazy_server_spawn(op, image_fd, work_fd, work);
+		free(op->lazy_reason);
+		op->lazy_reason = NULL;
+		if (*lazy_status < 0 &&
+		    asprintf(&op->lazy_reason,
+			     "cannot start the lazy-pages server: %s",
+			     strerror(-*lazy_status)) < 0)
+			op->lazy_reason = NULL;
+	}
+	if (*lazy_status >= 0) {
+		lazy_server_ready(op, *lazy_status, work_fd);
+		*lazy_status = close_fd(*lazy_status);
+	}
 	if (op->lazy_pid > 0 &&
 	    asprintf(&config, "%s/%s", work, LAZY_CONFIG) < 0) {
 		config = NULL;
@@ -635,7 +650,7 @@ static void restore_image(struct op *op, struct store_image *img, int work_fd,
 static void restore_run(struct op *op)
 {
 	_cleanup_free_ char *reason = NULL, *work = NULL;
-	_cleanup_close_ int early_fd = -1;
+	_cleanup_close_ int early_fd = -1, lazy_status = -1;
 	struct store_image *img = NULL;
 	int r, work_fd;
 
@@ -648,7 +663,8 @@ static void restore_run(struct op *op)
 	if (op->lazy) {
 		early_fd = store_image_peek(op->store, op->id);
 		if (early_fd >= 0)
-			lazy_server_start(op, early_fd, work_fd, work);
+			lazy_status =
+				lazy_server_spawn(op, early_fd, work_fd, work);
 	}
 
 	r = store_image_open(op->store, op->id, &img, &reason, &op->repair);
@@ -663,9 +679,11 @@ static void restore_run(struct op *op)
 		op->tier = store_image_source(img);
 		op->check_usec = store_image_check_usec(img);
 		if (op->lazy_pid > 0 &&
-		    !same_dir(early_fd, store_image_dirfd(img)))
+		    !same_dir(early_fd, store_image_dirfd(img))) {
+			lazy_status = close_fd(lazy_status);
 			lazy_server_kill(op);
-		restore_image(op, img, work_fd, work);
+		}
+		restore_image(op, img, work_fd, work, &lazy_status);
 		store_image_close(img);
 	}
 	if (op->r < 0)
