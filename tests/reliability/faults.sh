@@ -287,7 +287,7 @@ fault_lazy_pages() {
 	start
 	rel_launch app cold
 	rel_close app
-	echo 20000 >"$REL_CTL/lazy-slow"
+	echo 200000 >"$REL_CTL/lazy-slow"
 	killer "file:$TH_RUN_DIR/work-app-*/restore.log:Restore finished successfully" \
 		"lazy:$TH_RUN_DIR"
 	# The launch may end before the kill (the app was ready first) or
