@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 
 #include "cli.h"
 #include "log.h"
+#include "unix-socket.h"
 #include "util.h"
 
 /* When the first answer is this late, stderr says what is going on. */
@@ -17,23 +17,6 @@
 /* thawd bounds its own work; this only stops waiting for a hung thawd. */
 #define ANSWER_TIMEOUT_MS (5 * 60 * 1000)
 #define LINE_MAX_BYTES	  (64 * 1024)
-
-static int connect_thawd(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return negative_errno();
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return negative_errno();
-	return TAKE_FD(fd);
-}
 
 static int send_line(int fd, const char *line)
 {
@@ -148,7 +131,7 @@ static int exchange_run(const struct cli_args *a, struct reader *r,
 	char progress[256];
 	int e;
 
-	fd = connect_thawd(a->socket_path);
+	fd = unix_socket_connect(a->socket_path);
 	if (fd < 0) {
 		log_err("cannot reach thawd at %s: %s", a->socket_path,
 			strerror(-fd));

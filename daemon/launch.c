@@ -25,7 +25,7 @@ static unsigned timeout_of(unsigned app, unsigned global)
 	return app ? app : global;
 }
 
-bool app_may_checkpoint(struct app *a, const char **ret_why)
+bool app_may_restore(struct app *a, const char **ret_why)
 {
 	const char *why = NULL;
 
@@ -33,13 +33,23 @@ bool app_may_checkpoint(struct app *a, const char **ret_why)
 		why = "thawd has no image store";
 	else if (a->d->cfg.no_checkpoint)
 		why = "checkpointing is off in thawd";
-	else if (!a->m->checkpointable)
-		why = "the app is not checkpointable";
 	else if (!a->m->checkpoint)
 		why = "checkpointing is off for the app";
 
 	*ret_why = why;
 	return !why;
+}
+
+/* A self-dump needs what a restore needs, and an app built for it. */
+bool app_may_checkpoint(struct app *a, const char **ret_why)
+{
+	if (!app_may_restore(a, ret_why))
+		return false;
+	if (!a->m->checkpointable) {
+		*ret_why = "the app is not checkpointable";
+		return false;
+	}
+	return true;
 }
 
 static void wake(struct app *a, pid_t pid, int value)

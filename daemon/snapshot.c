@@ -24,21 +24,6 @@
 /* The most processes of one app the census looks at. */
 #define SNAPSHOT_MAX_PIDS 256
 
-bool app_may_restore(struct app *a, const char **ret_why)
-{
-	const char *why = NULL;
-
-	if (!a->d->store)
-		why = "thawd has no image store";
-	else if (a->d->cfg.no_checkpoint)
-		why = "checkpointing is off in thawd";
-	else if (!a->m->checkpoint)
-		why = "checkpointing is off for the app";
-
-	*ret_why = why;
-	return !why;
-}
-
 /* The app's processes, root first, breadth-first; returns how many. */
 static size_t tree_pids(pid_t root, pid_t pids[SNAPSHOT_MAX_PIDS])
 {

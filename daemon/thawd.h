@@ -223,9 +223,10 @@ void launch_checkpoint_eof(struct app *a);
 void launch_app_exited(struct app *a, int code, int status);
 void launch_op_done(struct op *op);
 bool app_may_checkpoint(struct app *a, const char **ret_why);
+/* Whether thawd may restore @a: snapshots of apps without libthaw too. */
+bool app_may_restore(struct app *a, const char **ret_why);
 
 /* snapshot.c: dumps asked from outside the app */
-bool app_may_restore(struct app *a, const char **ret_why);
 void snapshot_request(struct app *a, struct conn *c);
 void snapshot_verdict(struct op *op);
 void snapshot_forget_conn(struct thawd *d, struct conn *c);

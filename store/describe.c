@@ -29,16 +29,13 @@ bool store_needs_persist(struct store *store, const char *app_id)
 
 static int count_prefix(int app_fd, const char *prefix)
 {
-	int fd = openat(app_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(app_fd, ".");
 	size_t n = strlen(prefix);
 	struct dirent *de;
 	int count = 0;
-	DIR *d;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		close_fd(fd);
+	if (!d)
 		return 0;
-	}
 	while ((de = readdir(d)))
 		count += strncmp(de->d_name, prefix, n) == 0;
 	closedir(d);
@@ -132,18 +129,14 @@ static json_object *describe_app(struct store *store, const char *app)
 static void list_apps(struct store *store, enum store_tier tier,
 		      json_object *names)
 {
-	int fd;
 	struct dirent *de;
 	DIR *d;
 
 	if (store->dir_fd[tier] < 0)
 		return;
-	fd = openat(store->dir_fd[tier], ".",
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		close_fd(fd);
+	d = dir_open_at(store->dir_fd[tier], ".");
+	if (!d)
 		return;
-	}
 	while ((de = readdir(d)))
 		if (app_id_is_valid(de->d_name) &&
 		    !json_object_object_get_ex(names, de->d_name, NULL))

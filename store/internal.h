@@ -17,6 +17,7 @@
  * persist.json records the compressed sizes.
  */
 
+#include <dirent.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -68,6 +69,8 @@ void set_reason(char **ret_reason, const char *fmt, ...)
 bool app_id_is_valid(const char *app_id);
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf_at(int dirfd, const char *name);
+/* The folder @name under @dirfd as a stream; NULL with errno set. */
+DIR *dir_open_at(int dirfd, const char *name);
 int fsync_at(int dirfd, const char *name);
 void remove_new_at(int app_fd);
 int write_all(int fd, const void *buf, size_t size);

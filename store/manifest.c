@@ -236,18 +236,12 @@ static bool manifest_lists(const struct manifest *m, const char *name)
  */
 static int check_strays(int img_fd, const struct manifest *m, char **ret_reason)
 {
-	int fd = openat(img_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(img_fd, ".");
 	struct dirent *de;
 	int r = 0;
-	DIR *d;
 
-	if (fd < 0)
+	if (!d)
 		return negative_errno();
-	d = fdopendir(fd);
-	if (!d) {
-		close_fd(fd);
-		return -ENOMEM;
-	}
 
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);

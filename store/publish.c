@@ -176,19 +176,13 @@ static int hash_entry(struct store_writer *w, const char *name,
 static int hash_all(struct store_writer *w, json_object *files, uint64_t *total,
 		    char **ret_reason)
 {
-	int fd = openat(w->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(w->dir_fd, ".");
 	bool inventory = false;
 	struct dirent *de;
 	int r = 0;
-	DIR *d;
 
-	if (fd < 0)
+	if (!d)
 		return negative_errno();
-	d = fdopendir(fd);
-	if (!d) {
-		close_fd(fd);
-		return -ENOMEM;
-	}
 
 	while (r == 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || streq(de->d_name, MANIFEST_NAME) ||
@@ -417,16 +411,10 @@ static void remove_old(DIR *d, int app_fd, uint64_t keep_seq, bool marks)
 
 void image_remove_superseded(int app_fd, uint64_t keep_seq)
 {
-	int fd = openat(app_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
+	DIR *d = dir_open_at(app_fd, ".");
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close_fd(fd);
-		return;
-	}
 
 	remove_old(d, app_fd, keep_seq, false);
 	remove_old(d, app_fd, keep_seq, true);

@@ -45,16 +45,13 @@ void last_use_touch(int app_fd)
 
 static void usage_of(int app_fd, struct app_usage *u)
 {
-	int fd = openat(app_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(app_fd, ".");
 	struct dirent *de;
 	uint64_t seq;
-	DIR *d;
 
 	u->last_use = last_use_of(app_fd);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		close_fd(fd);
+	if (!d)
 		return;
-	}
 
 	while ((de = readdir(d))) {
 		if (parse_seq(de->d_name, "img-", &seq) == 0)
@@ -68,17 +65,13 @@ static void usage_of(int app_fd, struct app_usage *u)
 static int list_usage(struct store *store, enum store_tier tier,
 		      struct app_usage **ret, size_t *ret_n)
 {
-	int fd = openat(store->dir_fd[tier], ".",
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(store->dir_fd[tier], ".");
 	struct app_usage *v = NULL;
 	struct dirent *de;
 	size_t n = 0;
-	DIR *d;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		close_fd(fd);
-		return -ENOMEM;
-	}
+	if (!d)
+		return negative_errno();
 
 	while ((de = readdir(d))) {
 		struct app_usage *nv;
@@ -116,15 +109,12 @@ static int by_last_use(const void *a, const void *b)
 
 static void remove_failed(int app_fd)
 {
-	int fd = openat(app_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(app_fd, ".");
 	struct dirent *de;
 	uint64_t seq;
-	DIR *d;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		close_fd(fd);
+	if (!d)
 		return;
-	}
 
 	while ((de = readdir(d)))
 		if (parse_seq(de->d_name, "failed-", &seq) == 0)

@@ -108,15 +108,11 @@ static void recover_app(int app_fd)
 
 static void recover_tier(struct store *store, enum store_tier tier)
 {
-	int fd = openat(store->dir_fd[tier], ".",
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(store->dir_fd[tier], ".");
 	struct dirent *de;
-	DIR *d;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		close_fd(fd);
+	if (!d)
 		return;
-	}
 
 	while ((de = readdir(d))) {
 		int app_fd;

@@ -69,6 +69,19 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+DIR *dir_open_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close_fd(fd);
+	return d;
+}
+
 static int rm_rf_children(int fd)
 {
 	DIR *d = fdopendir(fd);
@@ -113,14 +126,11 @@ int rm_rf_at(int dirfd, const char *name)
 
 void remove_new_at(int app_fd)
 {
-	int fd = openat(app_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(app_fd, ".");
 	struct dirent *de;
-	DIR *d;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		close_fd(fd);
+	if (!d)
 		return;
-	}
 	while ((de = readdir(d)))
 		if (strncmp(de->d_name, ".new-", 5) == 0)
 			rm_rf_at(app_fd, de->d_name);
@@ -257,18 +267,12 @@ int open_current_at(int app_fd, uint64_t *ret_seq)
 /* Bytes a folder's files take on disk, counted by blocks. */
 uint64_t dir_usage_at(int parent_fd, const char *name)
 {
-	int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dir_open_at(parent_fd, name);
 	struct dirent *de;
 	uint64_t sum = 0;
-	DIR *d;
 
-	if (fd < 0)
+	if (!d)
 		return 0;
-	d = fdopendir(fd);
-	if (!d) {
-		close_fd(fd);
-		return 0;
-	}
 
 	while ((de = readdir(d))) {
 		struct stat st;

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -175,24 +174,6 @@ bool exstate_is_intact(const struct exstate *state)
 	if (state->verify_sample)
 		return sample_checksum(state) == state->sample_checksum;
 	return XXH3_64bits(state->words, state->size) == state->checksum;
-}
-
-int expeer_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return negative_errno();
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return negative_errno();
-
-	return TAKE_FD(fd);
 }
 
 static int read_line(int fd, char *buf, size_t size, int timeout_ms)

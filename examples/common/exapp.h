@@ -68,12 +68,6 @@ int exstate_build(struct exstate *state);
 bool exstate_is_intact(const struct exstate *state);
 
 /*
- * Connects a stream socket to the Unix socket at path (O_CLOEXEC).
- * Returns the fd or a negative errno.
- */
-int expeer_connect(const char *path);
-
-/*
  * One round trip on a peer connection: sends "PING <token>", expects
  * "PONG <token>" within timeout_ms.  Returns 0, -EPROTO on a wrong
  * answer, -ETIMEDOUT, -ECONNRESET when the peer closed, or another

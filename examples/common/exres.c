@@ -7,6 +7,7 @@
 #include <thaw/hal.h>
 
 #include "exapp.h"
+#include "unix-socket.h"
 #include "util.h"
 
 int exres_open_device(const char *path, int flags)
@@ -32,7 +33,7 @@ static int peer_handshake(int fd, enum hal_reason reason, void *userdata)
 
 int exres_connect_peer(const char *path, const char *app)
 {
-	_cleanup_close_ int fd = expeer_connect(path);
+	_cleanup_close_ int fd = unix_socket_connect(path);
 	int r;
 
 	if (fd < 0)

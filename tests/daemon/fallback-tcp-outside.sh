@@ -9,21 +9,8 @@
 . "$(dirname "$0")/common.sh"
 
 th_init
-python3 - "$TH_ROOT/peer-port" <<'PY' &
-import os, socket, sys
-l = socket.socket()
-l.bind(("127.0.0.1", 0))
-l.listen(4)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write(str(l.getsockname()[1]))
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-held = []
-while True:
-    held.append(l.accept()[0])
-PY
-TH_EXTRA_PIDS+=($!)
-th_wait_until 10 test -s "$TH_ROOT/peer-port" || th_fail "the peer did not start"
-peer=$(cat "$TH_ROOT/peer-port")
+th_tcp_peer
+peer=$TH_PEER_PORT
 
 td_app_manifest app "[\"--mib\", \"2\", \"--connect\", \"$peer\"]"
 th_start_thawd

@@ -36,6 +36,9 @@
 #                                  exits 1
 #   th_expect COND-CMD MESSAGE     th_fail MESSAGE unless COND-CMD succeeds
 #   th_note MESSAGE...             a progress line on stderr
+#   th_tcp_peer                    a TCP listener on 127.0.0.1 outside any
+#                                  app's tree, holding every connection it
+#                                  accepts; its port in $TH_PEER_PORT
 #
 # TH_THAWD set in the environment runs another thawd binary (a sanitizer
 # build, say) with the rest of the build tree.
@@ -288,4 +291,23 @@ th_wait_log() {
 
 th_log_count() {
 	grep -cE -- "$1" "$TH_LOG" 2>/dev/null || true
+}
+
+th_tcp_peer() {
+	python3 - "$TH_ROOT/peer-port" <<'PY' &
+import os, socket, sys
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(4)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(l.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    held.append(l.accept()[0])
+PY
+	TH_EXTRA_PIDS+=($!)
+	th_wait_until 10 test -s "$TH_ROOT/peer-port" ||
+		th_fail "the TCP peer did not start"
+	TH_PEER_PORT=$(cat "$TH_ROOT/peer-port")
 }

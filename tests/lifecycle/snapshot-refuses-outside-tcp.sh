@@ -8,22 +8,8 @@
 . "$(dirname "$0")/lc-lib.sh"
 
 th_init
-python3 - "$TH_ROOT/peer-port" <<'PY' &
-import socket, sys, time
-l = socket.socket()
-l.bind(("127.0.0.1", 0))
-l.listen(4)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write(str(l.getsockname()[1]))
-import os
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-held = []
-while True:
-    held.append(l.accept()[0])
-PY
-TH_EXTRA_PIDS+=($!)
-th_wait_until 10 test -s "$TH_ROOT/peer-port" || th_fail "the peer did not start"
-peer=$(cat "$TH_ROOT/peer-port")
+th_tcp_peer
+peer=$TH_PEER_PORT
 
 th_manifest tree "{\"id\": \"tree\", \"exec\": \"$TH_BUILD/tests/lifecycle/tcp-tree\", \"args\": [\"--peer\", \"$peer\"]}"
 th_start_thawd --close-timeout 1
